@@ -1,0 +1,38 @@
+"""Bearer keys and roles, as FastAPI dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Request
+
+from truceline.api.problems import Problem
+from truceline.application.keys import Key, authenticate
+
+
+def require(role: str) -> Callable[[Request], Key | None]:
+    """A dependency that lets the request through with a key of at least ``role``.
+
+    With open reads, a ``reader`` route needs no key (and the dependency gives None).
+    A plain function, so FastAPI runs the key lookup off the event loop.
+    """
+
+    def dependency(request: Request) -> Key | None:
+        if role == "reader" and request.app.state.settings.open_reads:
+            return None
+        header = request.headers.get("authorization")
+        if not header:
+            raise Problem(401, "this needs a key: send 'Authorization: Bearer <key>'",
+                          kind="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+        scheme, _, token = header.partition(" ")
+        key = authenticate(request.app.state.app.store, token.strip()) if (
+            scheme.lower() == "bearer") else None
+        if key is None:
+            raise Problem(401, "unknown, malformed or revoked key", kind="unauthorized",
+                          headers={"WWW-Authenticate": "Bearer"})
+        if not key.allows(role):
+            raise Problem(403, f"this needs a {role} key; yours is a {key.role} key",
+                          kind="forbidden")
+        return key
+
+    return dependency

@@ -1,0 +1,28 @@
+"""Reading a JSON body with a size limit, before any of it is validated."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from pydantic_core import from_json
+
+from truceline.api.problems import Problem
+
+
+async def read_json(request: Request, max_bytes: int) -> object:
+    """The parsed body; 413 past ``max_bytes`` (read no further), 400 if not UTF-8 JSON.
+
+    NaN and Infinity are let through the parser so that validation can refuse them with
+    a 422 naming the field, as the contract asks.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise Problem(413, f"the body is larger than {max_bytes} bytes", kind="too-large")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise Problem(413, f"the body is larger than {max_bytes} bytes", kind="too-large")
+    try:
+        return from_json(bytes(body), allow_inf_nan=True)
+    except ValueError as error:
+        raise Problem(400, f"the body is not UTF-8 JSON: {error}", kind="bad-json") from None

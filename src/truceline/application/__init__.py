@@ -1,0 +1,1 @@
+"""The application: the eventsourcing Application that owns the log, and the stores."""

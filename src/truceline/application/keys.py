@@ -1,0 +1,60 @@
+"""API keys: roles, creation, and checking a presented key.
+
+A key is shown once as ``tl.<key id>.<secret>``; only a SHA-256 of the secret is stored.
+The secret is 256 random bits, so a fast hash is enough: slow password hashes (bcrypt,
+argon2) protect guessable passwords, and would cost milliseconds on every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from truceline.application.log import LogStore
+from truceline.domain.times import format_utc
+
+ROLES = ("reader", "writer", "auditor", "admin")  # each may do what the lower ones may
+
+
+@dataclass(frozen=True)
+class Key:
+    key_id: str
+    name: str
+    role: str
+
+    def allows(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_key(store: LogStore, name: str, role: str) -> tuple[Key, str]:
+    """Store a new key; return it and the token to show once."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+    key_id = "key_" + secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    store.insert_key(key_id, name, role, _hash(secret), format_utc(datetime.now(UTC)))
+    return Key(key_id, name, role), f"tl.{key_id}.{secret}"
+
+
+def authenticate(store: LogStore, token: str) -> Key | None:
+    """The unrevoked key a token belongs to, or None. Compared in constant time."""
+    parts = token.split(".")
+    if len(parts) != 3 or parts[0] != "tl":
+        return None
+    _, key_id, secret = parts
+    found = store.find_key(key_id)
+    if found is None:
+        # Hash anyway so that an unknown key id takes as long as a wrong secret.
+        hmac.compare_digest(_hash(secret), _hash(""))
+        return None
+    name, role, secret_hash, revoked_at = found
+    if not hmac.compare_digest(_hash(secret), secret_hash) or revoked_at is not None:
+        return None
+    return Key(key_id, name, role)

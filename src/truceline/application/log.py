@@ -1,0 +1,156 @@
+"""The log's vocabulary: what an entry is, how it is hashed, and what a store must offer.
+
+An *entry* is one event in the global log: its position (the eventsourcing notification
+id), when and by whom it was recorded, the hash that chains it to the entry before, and
+the normalised event itself. The event is stored as an eventsourcing domain event (see
+:mod:`truceline.application.recorded`); the rest lives in an ``truceline_entries`` row
+written in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from eventsourcing.persistence import StoredEvent
+
+from truceline.domain.times import format_utc, parse_utc
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What an append answers: where the event went and when."""
+
+    event_id: str
+    position: int
+    recorded_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"event_id": self.event_id, "position": self.position, "recorded_at": self.recorded_at}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of the log as readers see it."""
+
+    position: int
+    recorded_at: str
+    recorded_by: str
+    hash: str
+    event: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "recorded_at": self.recorded_at,
+            "recorded_by": self.recorded_by,
+            "hash": self.hash,
+            "event": self.event,
+        }
+
+    @property
+    def receipt(self) -> Receipt:
+        return Receipt(self.event["event_id"], self.position, self.recorded_at)
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """An event about to be appended, with what the entries table indexes about it."""
+
+    stored_event: StoredEvent
+    event: dict[str, Any]
+    recorded_by: str
+
+    @property
+    def event_id(self) -> str:
+        return str(self.event["event_id"])
+
+    @property
+    def refers_to(self) -> str | None:
+        """The event a correction or retraction is about (indexed for history)."""
+        target = self.event.get("corrects_event_id") or self.event.get("retracts_event_id")
+        return str(target) if target else None
+
+
+def canonical_json(value: Any) -> bytes:
+    """One byte string per JSON value: sorted keys, no spaces, UTF-8 (RFC 8785 in spirit;
+    our values hold no floats that need its number rules beyond Python's repr)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def entry_hash(previous_hash: str, position: int, recorded_at: str, recorded_by: str,
+               event: dict[str, Any]) -> str:
+    """The chain link: SHA-256 over the previous hash and this entry's canonical content."""
+    content = canonical_json(
+        {"position": position, "recorded_at": recorded_at, "recorded_by": recorded_by,
+         "event": event}
+    )
+    return hashlib.sha256(previous_hash.encode() + b"\n" + content).hexdigest()
+
+
+def next_recorded_at(last_recorded_at: str | None) -> str:
+    """Server time, never before the last entry's (clocks can step back)."""
+    now = datetime.now(UTC)
+    if last_recorded_at is not None:
+        now = max(now, parse_utc(last_recorded_at))
+    text = format_utc(now)
+    # format_utc drops zero microseconds; keep a fixed width so times sort as text.
+    return text if "." in text else text[:-1] + ".000000Z"
+
+
+class LogWriter(Protocol):
+    """One open append transaction holding the store's write lock.
+
+    Lookups see what this transaction has appended so far. Nothing is visible to others
+    until the transaction commits when the ``writing()`` block ends without error.
+    """
+
+    def find_events(self, event_ids: Sequence[str]) -> dict[str, Entry]:
+        """Stored entries for those event ids (missing ids are absent)."""
+
+    def live_ceasefire_events(self, conflict: str, ceasefire_id: str, kind: str) -> list[str]:
+        """Ids of unretracted events of type ``kind`` that carry that ceasefire id."""
+
+    def append(self, entries: Sequence[NewEntry]) -> list[Receipt]:
+        """Add entries at the end of the log, chained; all of them or none."""
+
+
+class LogStore(Protocol):
+    """What the application needs of a store: the log plus the keys table."""
+
+    def writing(self) -> AbstractContextManager[LogWriter]:
+        """Open an append transaction under the store's write lock."""
+
+    def read(self, after: int, limit: int) -> list[Entry]:
+        """Entries with position > ``after``, in log order."""
+
+    def find_events(self, event_ids: Sequence[str]) -> dict[str, Entry]:
+        """Committed entries for those event ids."""
+
+    def history(self, event_id: str) -> list[Entry]:
+        """Corrections and retractions naming that event, in log order."""
+
+    def max_position(self) -> int:
+        """The last position in the log, 0 when empty."""
+
+    def iter_entries(self, after: int = 0, page: int = 1000) -> Iterator[Entry]:
+        """Every entry after ``after`` in log order, read page by page."""
+
+    def insert_key(self, key_id: str, name: str, role: str, secret_hash: str,
+                   created_at: str) -> None: ...
+
+    def find_key(self, key_id: str) -> tuple[str, str, str, str | None] | None:
+        """(name, role, secret_hash, revoked_at) of a key, or None."""
+
+    def list_keys(self) -> list[dict[str, Any]]: ...
+
+    def revoke_key(self, key_id: str, revoked_at: str) -> bool: ...
+
+    def close(self) -> None: ...

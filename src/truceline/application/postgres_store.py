@@ -1,0 +1,224 @@
+"""The log on PostgreSQL: eventsourcing's application recorder plus our own tables.
+
+eventsourcing numbers notifications with a ``bigserial``, which leaves a gap whenever a
+transaction that took a number rolls back. The contract promises positions 1, 2, 3, ...
+with no gaps, so appends set ``notification_id`` themselves, under the same
+``LOCK TABLE ... IN EXCLUSIVE MODE`` that eventsourcing takes to keep commit order equal
+to id order. The lock also serialises the reference checks and the hash chain across
+every process that shares the database. ``NOTIFY`` is sent as eventsourcing does, so
+its subscriptions (LISTEN) wake up on our appends.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+from truceline.application.log import (
+    GENESIS_HASH,
+    Entry,
+    NewEntry,
+    Receipt,
+    entry_hash,
+    next_recorded_at,
+)
+from truceline.application.recorded import envelope_of
+
+ENTRIES = "truceline_entries"
+KEYS = "truceline_keys"
+
+
+class PostgresLogRecorder(PostgresApplicationRecorder):
+    """eventsourcing's PostgreSQL recorder, extended with the log's own tables."""
+
+    mapper: Mapper[uuid.UUID]  # set by the application before use
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema = Identifier(self.datastore.schema)
+        self.entries = Composed([schema, SQL("."), Identifier(ENTRIES)])
+        self.keys = Composed([schema, SQL("."), Identifier(KEYS)])
+        self.events = Composed([schema, SQL("."), Identifier(self.events_table_name)])
+        self.select_entries = SQL(
+            "SELECT s.notification_id AS position, s.originator_id, s.originator_version, "
+            "s.topic, s.state, e.recorded_at, e.recorded_by, e.hash "
+            "FROM {events} s JOIN {entries} e ON e.position = s.notification_id "
+        ).format(events=self.events, entries=self.entries)
+        for statement in (
+            "CREATE TABLE IF NOT EXISTS {entries} ("
+            "position bigint PRIMARY KEY, event_id text NOT NULL UNIQUE, "
+            "type text NOT NULL, conflict text NOT NULL, ceasefire_id text, refers_to text, "
+            "recorded_at text NOT NULL, recorded_by text NOT NULL, hash text NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS truceline_entries_ceasefire "
+            "ON {entries} (conflict, ceasefire_id, type) WHERE ceasefire_id IS NOT NULL",
+            "CREATE INDEX IF NOT EXISTS truceline_entries_refers_to "
+            "ON {entries} (refers_to) WHERE refers_to IS NOT NULL",
+            "CREATE INDEX IF NOT EXISTS truceline_entries_recorded_at ON {entries} (recorded_at)",
+            "CREATE TABLE IF NOT EXISTS {keys} ("
+            "key_id text PRIMARY KEY, name text NOT NULL, role text NOT NULL, "
+            "secret_hash text NOT NULL, created_at text NOT NULL, revoked_at text)",
+        ):
+            self.sql_create_statements.append(
+                SQL(statement).format(entries=self.entries, keys=self.keys)  # type: ignore[arg-type]
+            )
+
+    # -- reading ----------------------------------------------------------------------
+
+    def _entry(self, row: DictRow) -> Entry:
+        stored = StoredEvent(
+            originator_id=row["originator_id"],
+            originator_version=row["originator_version"],
+            topic=row["topic"],
+            state=bytes(row["state"]),
+        )
+        return Entry(row["position"], row["recorded_at"], row["recorded_by"], row["hash"],
+                     envelope_of(self.mapper, stored))
+
+    def _query(self, curs: Cursor[DictRow], where: str, params: Sequence[Any]) -> list[Entry]:
+        curs.execute(self.select_entries + SQL(where), params)  # type: ignore[arg-type]
+        return [self._entry(row) for row in curs.fetchall()]
+
+    def read(self, after: int, limit: int) -> list[Entry]:
+        with self.datastore.transaction(commit=False) as curs:
+            return self._query(
+                curs, "WHERE s.notification_id > %s ORDER BY s.notification_id LIMIT %s",
+                (after, limit),
+            )
+
+    def iter_entries(self, after: int = 0, page: int = 1000) -> Iterator[Entry]:
+        while entries := self.read(after, page):
+            yield from entries
+            after = entries[-1].position
+
+    def _find_events(self, curs: Cursor[DictRow], event_ids: Sequence[str]) -> dict[str, Entry]:
+        if not event_ids:
+            return {}
+        entries = self._query(curs, "WHERE e.event_id = ANY(%s)", (list(set(event_ids)),))
+        return {entry.event["event_id"]: entry for entry in entries}
+
+    def find_events(self, event_ids: Sequence[str]) -> dict[str, Entry]:
+        with self.datastore.transaction(commit=False) as curs:
+            return self._find_events(curs, event_ids)
+
+    def history(self, event_id: str) -> list[Entry]:
+        with self.datastore.transaction(commit=False) as curs:
+            return self._query(curs, "WHERE e.refers_to = %s ORDER BY s.notification_id",
+                               (event_id,))
+
+    def max_position(self) -> int:
+        return self.max_notification_id() or 0
+
+    # -- appending ----------------------------------------------------------------------
+
+    @contextmanager
+    def writing(self) -> Iterator[_PostgresWriter]:
+        with self.datastore.transaction(commit=True) as curs:
+            self._lock_table(curs)
+            self._notify_channel(curs)  # delivered at commit, to eventsourcing's LISTENers
+            yield _PostgresWriter(self, curs)
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def insert_key(self, key_id: str, name: str, role: str, secret_hash: str,
+                   created_at: str) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL("INSERT INTO {} VALUES (%s,%s,%s,%s,%s,NULL)").format(self.keys),
+                         (key_id, name, role, secret_hash, created_at))
+
+    def find_key(self, key_id: str) -> tuple[str, str, str, str | None] | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT name, role, secret_hash, revoked_at FROM {} "
+                             "WHERE key_id=%s").format(self.keys), (key_id,))
+            row = curs.fetchone()
+        return None if row is None else (
+            row["name"], row["role"], row["secret_hash"], row["revoked_at"])
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT key_id, name, role, created_at, revoked_at FROM {} "
+                             "ORDER BY created_at").format(self.keys))
+            return [dict(row) for row in curs.fetchall()]
+
+    def revoke_key(self, key_id: str, revoked_at: str) -> bool:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL("UPDATE {} SET revoked_at=%s WHERE key_id=%s "
+                             "AND revoked_at IS NULL").format(self.keys), (revoked_at, key_id))
+            return bool(curs.rowcount)
+
+    def close(self) -> None:
+        self.datastore.close()
+
+
+class _PostgresWriter:
+    """The open append transaction of :meth:`PostgresLogRecorder.writing`."""
+
+    def __init__(self, recorder: PostgresLogRecorder, curs: Cursor[DictRow]):
+        self.recorder = recorder
+        self.curs = curs
+        curs.execute(SQL("SELECT position, recorded_at, hash FROM {} "
+                         "ORDER BY position DESC LIMIT 1").format(recorder.entries))
+        row = curs.fetchone()
+        self.position, self.recorded_at, self.hash = (
+            (row["position"], row["recorded_at"], row["hash"]) if row else (0, None, GENESIS_HASH)
+        )
+
+    def find_events(self, event_ids: Sequence[str]) -> dict[str, Entry]:
+        return self.recorder._find_events(self.curs, event_ids)
+
+    def live_ceasefire_events(self, conflict: str, ceasefire_id: str, kind: str) -> list[str]:
+        self.curs.execute(
+            SQL("SELECT a.event_id FROM {entries} a WHERE a.conflict=%s AND a.ceasefire_id=%s "
+                "AND a.type=%s AND NOT EXISTS (SELECT 1 FROM {entries} r "
+                "WHERE r.refers_to = a.event_id AND r.type = 'retraction')"
+                ).format(entries=self.recorder.entries),
+            (conflict, ceasefire_id, kind),
+        )
+        return [row["event_id"] for row in self.curs.fetchall()]
+
+    def append(self, entries: Sequence[NewEntry]) -> list[Receipt]:
+        recorded_at = next_recorded_at(self.recorded_at)
+        columns: dict[str, list[Any]] = {name: [] for name in (
+            "position", "originator_id", "topic", "state", "event_id", "type", "conflict",
+            "ceasefire_id", "refers_to", "recorded_by", "hash")}
+        receipts = []
+        position, previous = self.position, self.hash
+        for new in entries:
+            position += 1
+            previous = entry_hash(previous, position, recorded_at, new.recorded_by, new.event)
+            for name, value in (
+                ("position", position), ("originator_id", new.stored_event.originator_id),
+                ("topic", new.stored_event.topic), ("state", new.stored_event.state),
+                ("event_id", new.event_id), ("type", new.event["type"]),
+                ("conflict", new.event["conflict"]),
+                ("ceasefire_id", new.event.get("ceasefire_id")), ("refers_to", new.refers_to),
+                ("recorded_by", new.recorded_by), ("hash", previous),
+            ):
+                columns[name].append(value)
+            receipts.append(Receipt(new.event_id, position, recorded_at))
+        # One statement per table whatever the number of events: unnest() turns the
+        # column arrays back into rows on the server.
+        self.curs.execute(
+            SQL("INSERT INTO {} (notification_id, originator_id, originator_version, topic, state) "
+                "SELECT p, o, 1, t, s FROM unnest(%s::bigint[], %s::uuid[], %s::text[], "
+                "%s::bytea[]) AS u(p, o, t, s)").format(self.recorder.events),
+            (columns["position"], columns["originator_id"], columns["topic"], columns["state"]),
+        )
+        self.curs.execute(
+            SQL("INSERT INTO {} SELECT p, i, ty, c, cf, r, %s, b, h FROM unnest("
+                "%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
+                "%s::text[], %s::text[]) AS u(p, i, ty, c, cf, r, b, h)").format(
+                    self.recorder.entries),
+            (recorded_at, columns["position"], columns["event_id"], columns["type"],
+             columns["conflict"], columns["ceasefire_id"], columns["refers_to"],
+             columns["recorded_by"], columns["hash"]),
+        )
+        self.position, self.recorded_at, self.hash = position, recorded_at, previous
+        return receipts

@@ -1,0 +1,202 @@
+"""The log on SQLite: eventsourcing's application recorder plus the entries and keys tables.
+
+Appends run in one transaction that first takes SQLite's write lock, so the reference
+checks, the positions and the hash chain of one append are decided with no other writer
+in between, whichever process it comes from. Positions are the ``stored_events`` rowids,
+which eventsourcing uses as notification ids; they are set explicitly, so the log stays
+1, 2, 3, ... with no gaps.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+
+from truceline.application.log import (
+    GENESIS_HASH,
+    Entry,
+    NewEntry,
+    Receipt,
+    entry_hash,
+    next_recorded_at,
+)
+from truceline.application.recorded import envelope_of
+
+ENTRIES = "truceline_entries"
+KEYS = "truceline_keys"
+
+_ENTRY_COLUMNS = (
+    "s.rowid AS position, s.originator_id, s.originator_version, s.topic, s.state, "
+    "e.recorded_at, e.recorded_by, e.hash"
+)
+
+
+class SQLiteLogRecorder(SQLiteApplicationRecorder):
+    """eventsourcing's SQLite recorder, extended with the log's own tables."""
+
+    mapper: Mapper[uuid.UUID]  # set by the application before use
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name)
+        self.select_entries = (
+            f"SELECT {_ENTRY_COLUMNS} FROM {self.events_table_name} s "
+            f"JOIN {ENTRIES} e ON e.position = s.rowid "
+        )
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {ENTRIES} ("
+            "position INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, "
+            "type TEXT NOT NULL, conflict TEXT NOT NULL, ceasefire_id TEXT, refers_to TEXT, "
+            "recorded_at TEXT NOT NULL, recorded_by TEXT NOT NULL, hash TEXT NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {ENTRIES}_ceasefire "
+            f"ON {ENTRIES} (conflict, ceasefire_id, type) WHERE ceasefire_id IS NOT NULL",
+            f"CREATE INDEX IF NOT EXISTS {ENTRIES}_refers_to "
+            f"ON {ENTRIES} (refers_to) WHERE refers_to IS NOT NULL",
+            f"CREATE INDEX IF NOT EXISTS {ENTRIES}_recorded_at ON {ENTRIES} (recorded_at)",
+            f"CREATE TABLE IF NOT EXISTS {KEYS} ("
+            "key_id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, "
+            "secret_hash TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)",
+        ]
+
+    # -- reading ----------------------------------------------------------------------
+
+    def _entry(self, row: Any) -> Entry:
+        stored = StoredEvent(
+            originator_id=self.convert_originator_id(row["originator_id"]),
+            originator_version=row["originator_version"],
+            topic=row["topic"],
+            state=row["state"],
+        )
+        return Entry(row["position"], row["recorded_at"], row["recorded_by"], row["hash"],
+                     envelope_of(self.mapper, stored))
+
+    def _query(self, c: SQLiteCursor, where: str, params: Sequence[Any]) -> list[Entry]:
+        c.execute(self.select_entries + where, params)
+        return [self._entry(row) for row in c.fetchall()]
+
+    def read(self, after: int, limit: int) -> list[Entry]:
+        with self.datastore.transaction(commit=False) as c:
+            return self._query(c, "WHERE s.rowid > ? ORDER BY s.rowid LIMIT ?", (after, limit))
+
+    def iter_entries(self, after: int = 0, page: int = 1000) -> Iterator[Entry]:
+        while entries := self.read(after, page):
+            yield from entries
+            after = entries[-1].position
+
+    def _find_events(self, c: SQLiteCursor, event_ids: Sequence[str]) -> dict[str, Entry]:
+        found: dict[str, Entry] = {}
+        ids = list(dict.fromkeys(event_ids))
+        for start in range(0, len(ids), 500):  # SQLite caps bound parameters per statement
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for entry in self._query(c, f"WHERE e.event_id IN ({marks})", chunk):
+                found[entry.event["event_id"]] = entry
+        return found
+
+    def find_events(self, event_ids: Sequence[str]) -> dict[str, Entry]:
+        with self.datastore.transaction(commit=False) as c:
+            return self._find_events(c, event_ids)
+
+    def history(self, event_id: str) -> list[Entry]:
+        with self.datastore.transaction(commit=False) as c:
+            return self._query(c, "WHERE e.refers_to = ? ORDER BY s.rowid", (event_id,))
+
+    def max_position(self) -> int:
+        return self.max_notification_id() or 0
+
+    # -- appending ----------------------------------------------------------------------
+
+    @contextmanager
+    def writing(self) -> Iterator[_SQLiteWriter]:
+        with self.datastore.transaction(commit=True) as c:
+            # A write that changes nothing still takes SQLite's write lock, now rather than
+            # at the first insert, so what we read next cannot change until we commit.
+            c.execute(f"DELETE FROM {ENTRIES} WHERE 0")
+            yield _SQLiteWriter(self, c)
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def insert_key(self, key_id: str, name: str, role: str, secret_hash: str,
+                   created_at: str) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"INSERT INTO {KEYS} VALUES (?,?,?,?,?,NULL)",
+                      (key_id, name, role, secret_hash, created_at))
+
+    def find_key(self, key_id: str) -> tuple[str, str, str, str | None] | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT name, role, secret_hash, revoked_at FROM {KEYS} WHERE key_id=?",
+                      (key_id,))
+            row = c.fetchone()
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT key_id, name, role, created_at, revoked_at FROM {KEYS} "
+                      "ORDER BY created_at")
+            return [dict(row) for row in c.fetchall()]
+
+    def revoke_key(self, key_id: str, revoked_at: str) -> bool:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"UPDATE {KEYS} SET revoked_at=? WHERE key_id=? AND revoked_at IS NULL",
+                      (revoked_at, key_id))
+            return bool(c.sqlite_cursor.rowcount)
+
+    def close(self) -> None:
+        self.datastore.close()
+
+
+class _SQLiteWriter:
+    """The open append transaction of :meth:`SQLiteLogRecorder.writing`."""
+
+    def __init__(self, recorder: SQLiteLogRecorder, cursor: SQLiteCursor):
+        self.recorder = recorder
+        self.c = cursor
+        cursor.execute(f"SELECT position, recorded_at, hash FROM {ENTRIES} "
+                       "ORDER BY position DESC LIMIT 1")
+        row = cursor.fetchone()
+        self.position, self.recorded_at, self.hash = (
+            (row[0], row[1], row[2]) if row else (0, None, GENESIS_HASH)
+        )
+
+    def find_events(self, event_ids: Sequence[str]) -> dict[str, Entry]:
+        return self.recorder._find_events(self.c, event_ids)
+
+    def live_ceasefire_events(self, conflict: str, ceasefire_id: str, kind: str) -> list[str]:
+        self.c.execute(
+            f"SELECT a.event_id FROM {ENTRIES} a WHERE a.conflict=? AND a.ceasefire_id=? "
+            f"AND a.type=? AND NOT EXISTS (SELECT 1 FROM {ENTRIES} r "
+            "WHERE r.refers_to = a.event_id AND r.type = 'retraction')",
+            (conflict, ceasefire_id, kind),
+        )
+        return [row[0] for row in self.c.fetchall()]
+
+    def append(self, entries: Sequence[NewEntry]) -> list[Receipt]:
+        recorded_at = next_recorded_at(self.recorded_at)
+        events_rows, entry_rows, receipts = [], [], []
+        position, previous = self.position, self.hash
+        for new in entries:
+            position += 1
+            stored = new.stored_event
+            previous = entry_hash(previous, position, recorded_at, new.recorded_by, new.event)
+            events_rows.append((position, stored.originator_id.hex  # type: ignore[union-attr]
+                                , stored.originator_version, stored.topic, stored.state))
+            entry_rows.append((position, new.event_id, new.event["type"], new.event["conflict"],
+                               new.event.get("ceasefire_id"), new.refers_to, recorded_at,
+                               new.recorded_by, previous))
+            receipts.append(Receipt(new.event_id, position, recorded_at))
+        self.c.executemany(
+            f"INSERT INTO {self.recorder.events_table_name} "
+            "(rowid, originator_id, originator_version, topic, state) VALUES (?,?,?,?,?)",
+            events_rows,
+        )
+        self.c.executemany(f"INSERT INTO {ENTRIES} VALUES (?,?,?,?,?,?,?,?,?)", entry_rows)
+        self.position, self.recorded_at, self.hash = position, recorded_at, previous
+        return receipts
+

@@ -1,0 +1,93 @@
+"""Reference rules: what an event may name, given what the log already holds.
+
+Pure functions over a :class:`Known` view of the log, so the same rules serve a single
+append, a batch whose events name each other, and an import of a whole file.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from truceline.domain.errors import ErrorDetail, Invalid
+from truceline.domain.events import EVENT_TYPES
+from truceline.domain.validation import NormalizedEvent, apply_correction
+
+
+class Known(Protocol):
+    """What the log (plus the events before this one in the same request) holds."""
+
+    def event(self, event_id: str) -> NormalizedEvent | None:
+        """The stored normalised event with that id, or None."""
+
+    def ceasefire_agreed(self, conflict: str, ceasefire_id: str) -> bool:
+        """Whether a ``ceasefire_agreed`` with that id exists in that conflict."""
+
+    def ceasefire_ended(self, conflict: str, ceasefire_id: str) -> bool:
+        """Whether a ``ceasefire_ended`` for that ceasefire exists."""
+
+
+def check_references(event: NormalizedEvent, known: Known) -> NormalizedEvent:
+    """Raise :class:`Invalid` if ``event`` names what does not exist or may not be named.
+
+    Returns the event to store: for a correction, its ``changes`` normalised against the
+    event it corrects.
+    """
+    errors: list[ErrorDetail] = []
+    kind, conflict = event["type"], event["conflict"]
+    model = EVENT_TYPES[kind]
+    if "ceasefire_id" in event:
+        ceasefire_id = event["ceasefire_id"]
+        exists = known.ceasefire_agreed(conflict, ceasefire_id)
+        if kind == "ceasefire_agreed" and exists:
+            errors.append({"loc": ["ceasefire_id"], "msg": (
+                f"ceasefire {ceasefire_id!r} already exists in {conflict!r}: "
+                "ceasefire ids are unique in their conflict")})
+        elif kind != "ceasefire_agreed" and not exists:
+            errors.append({"loc": ["ceasefire_id"], "msg": (
+                f"no ceasefire {ceasefire_id!r} has been agreed in {conflict!r}")})
+        elif kind == "ceasefire_ended" and known.ceasefire_ended(conflict, ceasefire_id):
+            errors.append({"loc": ["ceasefire_id"], "msg": (
+                f"ceasefire {ceasefire_id!r} has already been ended: retract that end first")})
+    errors.extend(_event_reference_errors(event, model.event_references, known))
+    if kind == "correction" and not errors:
+        target = known.event(event["corrects_event_id"])
+        assert target is not None  # checked just above
+        try:
+            merged, changes = apply_correction(target, event["changes"])
+        except Invalid as error:
+            errors.extend(error.errors)
+        else:
+            event = {**event, "changes": changes}
+            # A correction may re-point a reference: the new target must exist too.
+            changed_refs = {
+                field: types for field, types in EVENT_TYPES[target["type"]].event_references.items()
+                if field in changes and field in merged
+            }
+            errors.extend(
+                {"loc": ["changes", *e["loc"]], "msg": e["msg"]}
+                for e in _event_reference_errors(merged, changed_refs, known)
+            )
+    if errors:
+        raise Invalid(errors)
+    return event
+
+
+def _event_reference_errors(
+    event: NormalizedEvent, references: dict[str, tuple[str, ...] | None], known: Known
+) -> list[ErrorDetail]:
+    errors: list[ErrorDetail] = []
+    for field, allowed_types in references.items():
+        if field not in event:
+            continue
+        target = known.event(event[field])
+        if target is None:
+            errors.append({"loc": [field], "msg": f"no event {event[field]} in the log"})
+        elif target["conflict"] != event["conflict"]:
+            errors.append({"loc": [field], "msg": (
+                f"event {event[field]} belongs to conflict {target['conflict']!r}, "
+                f"not {event['conflict']!r}")})
+        elif allowed_types is not None and target["type"] not in allowed_types:
+            errors.append({"loc": [field], "msg": (
+                f"event {event[field]} is a {target['type']}; {field} must name a "
+                f"{' or '.join(allowed_types)}")})
+    return errors

@@ -1,0 +1,105 @@
+"""Time rules: parsing what clients send, normalising it to UTC, and time windows.
+
+Clients mix local time and UTC (the seed article says "3 a.m. local time (2100 UTC)").
+A time is accepted as RFC 3339 with an offset or ``Z``, or as a local wall time without
+an offset plus an IANA ``timezone``. It is stored as UTC; the original wall time and
+offset are kept beside it so that nothing the source said is lost.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# The standard library's fromisoformat() accepts far more than RFC 3339 (week dates,
+# basic format, dates alone). This pattern narrows it to what the contract promises:
+# a full date, a time of at least hours and minutes, an optional offset or Z.
+_RFC3339 = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)"
+    r"(?P<offset>[Zz]|[+-]\d{2}:\d{2})?$"
+)
+
+
+class TimeError(ValueError):
+    """A time or time zone that cannot be understood; the message says why."""
+
+
+@dataclass(frozen=True)
+class ParsedTime:
+    """A time as the client wrote it, resolved to an instant."""
+
+    utc: datetime
+    wall: datetime  # the wall-clock time with the offset that applied there
+    had_offset: bool
+
+
+@lru_cache(maxsize=1024)
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone called ``name``; raises TimeError for an unknown name."""
+    # ZoneInfo accepts paths; an IANA name never starts with a slash or contains "..".
+    if not name or name.startswith("/") or ".." in name:
+        raise TimeError(f"unknown time zone {name!r}")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:
+        raise TimeError(f"unknown time zone {name!r}: use an IANA name such as 'Asia/Baku'") from error
+
+
+def has_offset(text: str) -> bool:
+    """True when ``text`` is an RFC 3339 time that carries its own offset or Z."""
+    match = _RFC3339.match(text)
+    return bool(match and match.group("offset"))
+
+
+def parse_time(text: str, timezone: str | None) -> ParsedTime:
+    """Parse an RFC 3339 time, or a local time in ``timezone``.
+
+    An explicit offset wins over the zone. An ambiguous local time (a clock set back)
+    takes the earlier offset; a nonexistent one (a clock set forward) moves forward:
+    both are what ``zoneinfo`` does with ``fold=0``.
+    """
+    match = _RFC3339.match(text)
+    if not match:
+        raise TimeError(
+            f"{text!r} is not an RFC 3339 time: write e.g. '2020-10-17T03:00:00+04:00', "
+            "'2020-10-16T23:00:00Z', or a local time with a 'timezone'"
+        )
+    offset = match.group("offset")
+    iso = f"{match.group('date')}T{match.group('time')}"
+    try:
+        naive = datetime.fromisoformat(iso)
+    except ValueError as error:
+        raise TimeError(f"{text!r} is not a valid date and time: {error}") from error
+    if offset:
+        wall = datetime.fromisoformat(iso + ("+00:00" if offset in "Zz" else offset))
+        return ParsedTime(utc=wall.astimezone(UTC), wall=wall, had_offset=True)
+    if timezone is None:
+        raise TimeError(f"{text!r} has no offset: add one, or give the event a 'timezone'")
+    local = naive.replace(tzinfo=zone(timezone))
+    utc = local.astimezone(UTC)
+    # Re-derive the wall time from the instant: for a nonexistent local time this is the
+    # moved-forward wall time that actually happened.
+    return ParsedTime(utc=utc, wall=utc.astimezone(zone(timezone)), had_offset=False)
+
+
+def format_utc(moment: datetime) -> str:
+    """RFC 3339 in UTC with ``Z``; microseconds only when there are any."""
+    moment = moment.astimezone(UTC)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}"
+    return text + "Z"
+
+
+def format_wall(moment: datetime) -> str:
+    """RFC 3339 wall time with its offset (``+04:00``), as a person there read the clock."""
+    text = moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
+    return text.replace("+00:00", "Z") if moment.utcoffset() == timedelta(0) else text
+
+
+def parse_utc(text: str) -> datetime:
+    """Parse a time this service wrote (UTC with Z) back into an aware datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

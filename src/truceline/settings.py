@@ -1,0 +1,69 @@
+"""One Settings object, read from ``TRUCELINE_*`` environment variables.
+
+Nothing here opens a file or a connection: :func:`truceline.api.create_app` and the CLI
+build what they need from a Settings, and tests build their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; each has a ``TRUCELINE_`` environment variable."""
+
+    model_config = SettingsConfigDict(env_prefix="TRUCELINE_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///./data/truceline.db",
+        description="sqlite:///path/to/file.db or postgresql://user:password@host:port/dbname",
+    )
+    open_reads: bool = Field(False, description="GETs outside /v1/audit/ need no key")
+    max_body_bytes: int = Field(1_000_000, description="largest body for POST /v1/events")
+    max_batch_body_bytes: int = Field(
+        64_000_000, description="largest body for POST /v1/events/batch"
+    )
+    max_batch_events: int = Field(10_000, description="most events in one batch")
+    sqlite_lock_timeout: int = Field(5, description="seconds to wait for SQLite's write lock")
+    postgres_pool_size: int = Field(5, description="PostgreSQL connections per process")
+
+
+def eventsourcing_env(settings: Settings) -> dict[str, str]:
+    """The eventsourcing environment that opens the store named by ``database_url``."""
+    database_url = settings.database_url
+    url = urlsplit(database_url)
+    if url.scheme == "sqlite":
+        # sqlite:///relative/path and sqlite:////absolute/path, as SQLAlchemy spells them.
+        path = unquote(url.path[1:] if url.path.startswith("/") else url.path)
+        if not path:
+            raise ValueError(f"no file in database URL {database_url!r}")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": str(settings.sqlite_lock_timeout),
+            "APPLICATION_RECORDER_TOPIC": "truceline.application.sqlite_store:SQLiteLogRecorder",
+        }
+    if url.scheme in ("postgresql", "postgres"):
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "postgres",
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_POOL_SIZE": str(settings.postgres_pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(settings.postgres_pool_size),
+            "POSTGRES_PRE_PING": "y",  # a restarted server's dead connections are replaced
+            # An import holds one transaction open while it parses the next chunk.
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "600",
+            "APPLICATION_RECORDER_TOPIC":
+                "truceline.application.postgres_store:PostgresLogRecorder",
+        }
+    raise ValueError(
+        f"unsupported database URL {database_url!r}: use sqlite:///file.db or postgresql://..."
+    )
