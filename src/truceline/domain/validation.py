@@ -134,3 +134,12 @@ def apply_correction(
 def _under_changes(loc: Loc, changes: dict[str, Any], msg: str) -> ErrorDetail:
     return {"loc": ["changes", *loc], "msg": msg if not loc or loc[0] in changes else
             f"{msg} (after applying the changes)"}
+
+
+def as_posted(stored: NormalizedEvent) -> dict[str, Any]:
+    """A stored event turned back into an envelope a client could post: the original
+    wall times (with their offsets) replace the UTC ones, so that re-importing an export
+    stores exactly the same event again."""
+    event = {key: value for key, value in stored.items() if key != "local_times"}
+    event.update(stored.get("local_times", {}))
+    return event

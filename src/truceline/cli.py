@@ -1,0 +1,163 @@
+"""The command line: ``truceline serve | keys | import | export``. Thin: parse, call, print."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import nullcontext
+from pathlib import Path
+from typing import IO, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from truceline.application.app import ImportFailed, Truceline
+from truceline.application.keys import ROLES, create_key
+from truceline.domain.validation import as_posted
+from truceline.settings import Settings
+
+app = typer.Typer(help="Truceline: an event-sourced conflict timeline with ceasefire tracking.",
+                  no_args_is_help=True, add_completion=False)
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _application() -> Truceline:
+    return Truceline(Settings())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+) -> None:
+    """Serve the HTTP API (TRUCELINE_DATABASE_URL picks the store)."""
+    import uvicorn
+
+    Truceline(Settings()).close()  # create the store and its tables before workers race to
+    uvicorn.run("truceline.api:create_app_from_env", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="who or what the key is for")],
+    role: Annotated[str, typer.Option(help=f"one of: {', '.join(ROLES)}")] = "reader",
+) -> None:
+    """Create a key; its secret is printed once, as the last line."""
+    if role not in ROLES:
+        err.print(f"[red]error:[/red] unknown role {role!r}: one of {', '.join(ROLES)}")
+        raise typer.Exit(2)
+    application = _application()
+    try:
+        key, token = create_key(application.store, name, role)
+    finally:
+        application.close()
+    print(f"created {key.role} key {key.key_id} ({key.name}); keep the secret below, it is not shown again")
+    print(token)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    application = _application()
+    try:
+        rows = application.store.list_keys()
+    finally:
+        application.close()
+    table = Table("key_id", "name", "role", "created_at", "revoked_at")
+    for row in rows:
+        table.add_row(*(str(row[c] or "") for c in ("key_id", "name", "role", "created_at",
+                                                    "revoked_at")))
+    Console().print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key's id, key_...")]) -> None:
+    """Revoke a key: it stops working at once."""
+    from datetime import UTC, datetime
+
+    from truceline.domain.times import format_utc
+
+    application = _application()
+    try:
+        done = application.store.revoke_key(key_id, format_utc(datetime.now(UTC)))
+    finally:
+        application.close()
+    if not done:
+        err.print(f"[red]error:[/red] no active key {key_id!r}")
+        raise typer.Exit(1)
+    print(f"revoked {key_id}")
+
+
+def _lines(stream: IO[bytes], progress: Progress | None,
+           size: int | None) -> Iterator[tuple[int, object]]:
+    task = progress.add_task("importing", total=size) if progress else None
+    for number, raw in enumerate(stream, start=1):
+        if progress is not None and task is not None:
+            progress.advance(task, len(raw))
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ImportFailed(number, f"not a JSON line: {error}") from None
+        if isinstance(data, dict) and "event" in data and "position" in data:
+            data = as_posted(data["event"]) if isinstance(data["event"], dict) else data["event"]
+        yield number, data
+
+
+@app.command("import")
+def import_(
+    file: Annotated[str, typer.Argument(help="an NDJSON file of envelopes or export lines; - for stdin")],
+) -> None:
+    """Import NDJSON events, all or nothing; events already in the log are skipped."""
+    stream: IO[bytes]
+    if file == "-":
+        stream, size = sys.stdin.buffer, None
+    else:
+        path = Path(file)
+        if not path.is_file():
+            err.print(f"[red]error:[/red] no file {file}")
+            raise typer.Exit(2)
+        stream, size = path.open("rb"), path.stat().st_size
+    show = err.is_terminal
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                        TimeRemainingColumn(), console=err) if show else None
+    application = _application()
+    try:
+        with progress or nullcontext(), stream:
+            lines = _lines(stream, progress, size)
+            count = application.import_events(lines, f"local:{getpass.getuser()}")
+    except ImportFailed as failure:
+        err.print(f"[red]error:[/red] {failure}; nothing was imported")
+        raise typer.Exit(1) from None
+    finally:
+        application.close()
+    print(f"imported {count} new event{'' if count == 1 else 's'}")
+
+
+@app.command()
+def export(
+    out: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
+) -> None:
+    """Write the log as NDJSON in log order: position, recorded_at, recorded_by, hash, event."""
+    application = _application()
+    target = out.open("w", encoding="utf-8") if out else sys.stdout
+    try:
+        for entry in application.store.iter_entries():
+            target.write(json.dumps(entry.as_dict(), ensure_ascii=False) + "\n")
+    finally:
+        application.close()
+        if out:
+            target.close()
+
+
+def main() -> None:
+    app()

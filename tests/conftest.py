@@ -1,0 +1,98 @@
+"""Fixtures shared by every layer: the two stores, an application, an API client, keys.
+
+Every store-backed test runs twice, on a SQLite file and on the PostgreSQL server at
+127.0.0.1:5432 (override with TRUCELINE_TEST_POSTGRES_URL). The PostgreSQL database is
+created for this test run and dropped after it; each test starts from an empty schema.
+A server that cannot be reached fails those tests: it never skips them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from truceline.api import create_app
+from truceline.application.app import Truceline
+from truceline.application.keys import create_key
+from truceline.settings import Settings
+
+ADMIN_URL = os.environ.get("TRUCELINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+STORES = ["sqlite", "postgres"]
+
+
+def _with_dbname(url: str, dbname: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + dbname
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of its own for this test run."""
+    dbname = f"truceline_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+    yield _with_dbname(ADMIN_URL, dbname)
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+def empty_postgres(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture(params=STORES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty store: a new SQLite file, or the run's PostgreSQL database emptied."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/truceline.db"
+    url: str = request.getfixturevalue("postgres_url")
+    empty_postgres(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url)
+
+
+@pytest.fixture
+def application(settings: Settings) -> Iterator[Truceline]:
+    app = Truceline(settings)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def _token(client: TestClient, role: str) -> str:
+    _, token = create_key(client.app.state.app.store, f"test {role}", role)  # type: ignore[attr-defined]
+    return token
+
+
+@pytest.fixture
+def writer(client: TestClient) -> dict[str, str]:
+    """Headers carrying a writer key."""
+    return {"Authorization": f"Bearer {_token(client, 'writer')}"}
+
+
+@pytest.fixture
+def reader(client: TestClient) -> dict[str, str]:
+    """Headers carrying a reader key."""
+    return {"Authorization": f"Bearer {_token(client, 'reader')}"}
+
+
+@pytest.fixture
+def auditor(client: TestClient) -> dict[str, str]:
+    """Headers carrying an auditor key."""
+    return {"Authorization": f"Bearer {_token(client, 'auditor')}"}
