@@ -20,8 +20,11 @@ from truceline.application.keys import ROLES, create_key
 from truceline.domain.validation import as_posted
 from truceline.settings import Settings
 
-app = typer.Typer(help="Truceline: an event-sourced conflict timeline with ceasefire tracking.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Truceline: an event-sourced conflict timeline with ceasefire tracking.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 err = Console(stderr=True, soft_wrap=True)
@@ -41,8 +44,14 @@ def serve(
     import uvicorn
 
     Truceline(Settings()).close()  # create the store and its tables before workers race to
-    uvicorn.run("truceline.api:create_app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level="info")
+    uvicorn.run(
+        "truceline.api:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 @keys_app.command("create")
@@ -59,7 +68,10 @@ def keys_create(
         key, token = create_key(application.store, name, role)
     finally:
         application.close()
-    print(f"created {key.role} key {key.key_id} ({key.name}); keep the secret below, it is not shown again")
+    print(
+        f"created {key.role} key {key.key_id} ({key.name}); "
+        "keep the secret below, it is not shown again"
+    )
     print(token)
 
 
@@ -73,8 +85,9 @@ def keys_list() -> None:
         application.close()
     table = Table("key_id", "name", "role", "created_at", "revoked_at")
     for row in rows:
-        table.add_row(*(str(row[c] or "") for c in ("key_id", "name", "role", "created_at",
-                                                    "revoked_at")))
+        table.add_row(
+            *(str(row[c] or "") for c in ("key_id", "name", "role", "created_at", "revoked_at"))
+        )
     Console().print(table)
 
 
@@ -96,8 +109,9 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key's id, key_..
     print(f"revoked {key_id}")
 
 
-def _lines(stream: IO[bytes], progress: Progress | None,
-           size: int | None) -> Iterator[tuple[int, object]]:
+def _lines(
+    stream: IO[bytes], progress: Progress | None, size: int | None
+) -> Iterator[tuple[int, object]]:
     task = progress.add_task("importing", total=size) if progress else None
     for number, raw in enumerate(stream, start=1):
         if progress is not None and task is not None:
@@ -115,7 +129,9 @@ def _lines(stream: IO[bytes], progress: Progress | None,
 
 @app.command("import")
 def import_(
-    file: Annotated[str, typer.Argument(help="an NDJSON file of envelopes or export lines; - for stdin")],
+    file: Annotated[
+        str, typer.Argument(help="an NDJSON file of envelopes or export lines; - for stdin")
+    ],
 ) -> None:
     """Import NDJSON events, all or nothing; events already in the log are skipped."""
     stream: IO[bytes]
@@ -128,8 +144,17 @@ def import_(
             raise typer.Exit(2)
         stream, size = path.open("rb"), path.stat().st_size
     show = err.is_terminal
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                        TimeRemainingColumn(), console=err) if show else None
+    progress = (
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=err,
+        )
+        if show
+        else None
+    )
     application = _application()
     try:
         with progress or nullcontext(), stream:

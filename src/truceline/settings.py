@@ -61,8 +61,9 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
             "POSTGRES_PRE_PING": "y",  # a restarted server's dead connections are replaced
             # An import holds one transaction open while it parses the next chunk.
             "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "600",
-            "APPLICATION_RECORDER_TOPIC":
-                "truceline.application.postgres_store:PostgresLogRecorder",
+            "APPLICATION_RECORDER_TOPIC": (
+                "truceline.application.postgres_store:PostgresLogRecorder"
+            ),
         }
     raise ValueError(
         f"unsupported database URL {database_url!r}: use sqlite:///file.db or postgresql://..."

@@ -22,17 +22,29 @@ def require(role: str) -> Callable[[Request], Key | None]:
             return None
         header = request.headers.get("authorization")
         if not header:
-            raise Problem(401, "this needs a key: send 'Authorization: Bearer <key>'",
-                          kind="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+            raise Problem(
+                401,
+                "this needs a key: send 'Authorization: Bearer <key>'",
+                kind="unauthorized",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         scheme, _, token = header.partition(" ")
-        key = authenticate(request.app.state.app.store, token.strip()) if (
-            scheme.lower() == "bearer") else None
+        key = (
+            authenticate(request.app.state.app.store, token.strip())
+            if (scheme.lower() == "bearer")
+            else None
+        )
         if key is None:
-            raise Problem(401, "unknown, malformed or revoked key", kind="unauthorized",
-                          headers={"WWW-Authenticate": "Bearer"})
+            raise Problem(
+                401,
+                "unknown, malformed or revoked key",
+                kind="unauthorized",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         if not key.allows(role):
-            raise Problem(403, f"this needs a {role} key; yours is a {key.role} key",
-                          kind="forbidden")
+            raise Problem(
+                403, f"this needs a {role} key; yours is a {key.role} key", kind="forbidden"
+            )
         return key
 
     return dependency

@@ -16,14 +16,13 @@ from truceline.api.schemas import (
     BATCH_BODY,
     EVENT_BODY,
     BatchReceipt,
-    LogEntry,
     LogEntryWithHistory,
     LogPage,
     Receipt,
 )
-from truceline.application.app import AppendRequest, Appended, IdConflict
+from truceline.application.app import Appended, AppendRequest, IdConflict
 from truceline.application.keys import Key
-from truceline.domain.errors import ErrorDetail, Invalid
+from truceline.domain.errors import Invalid
 from truceline.domain.validation import parse_event
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
@@ -35,16 +34,25 @@ Reader = Annotated[Key | None, Depends(require("reader"))]
 async def _submit(request: Request, append: AppendRequest) -> Appended:
     future = request.app.state.committer.submit(append)
     try:
-        return await asyncio.wrap_future(future)  # type: ignore[no-any-return]
+        appended: Appended = await asyncio.wrap_future(future)
+        return appended
     except Invalid as error:
         raise invalid_problem(error.errors) from None
     except IdConflict as error:
-        raise Problem(409, error.errors[0]["msg"], title="Event id already used",
-                      kind="event-id-conflict", errors=error.errors) from None
+        raise Problem(
+            409,
+            error.errors[0]["msg"],
+            title="Event id already used",
+            kind="event-id-conflict",
+            errors=error.errors,
+        ) from None
 
 
 @router.post(
-    "", status_code=201, response_model=Receipt, openapi_extra=EVENT_BODY,
+    "",
+    status_code=201,
+    response_model=Receipt,
+    openapi_extra=EVENT_BODY,
     responses={200: {"model": Receipt, "description": "a retry: already stored"}},
 )
 async def append_event(request: Request, key: Writer) -> JSONResponse:
@@ -55,11 +63,16 @@ async def append_event(request: Request, key: Writer) -> JSONResponse:
     except Invalid as error:
         raise invalid_problem(error.errors) from None
     appended = await _submit(request, AppendRequest([event], key.key_id, single=True))
-    return JSONResponse(appended.receipts[0].as_dict(), status_code=201 if appended.created else 200)
+    return JSONResponse(
+        appended.receipts[0].as_dict(), status_code=201 if appended.created else 200
+    )
 
 
 @router.post(
-    "/batch", status_code=201, response_model=BatchReceipt, openapi_extra=BATCH_BODY,
+    "/batch",
+    status_code=201,
+    response_model=BatchReceipt,
+    openapi_extra=BATCH_BODY,
     responses={200: {"model": BatchReceipt, "description": "a retry: all already stored"}},
 )
 async def append_batch(request: Request, key: Writer) -> JSONResponse:
@@ -67,14 +80,23 @@ async def append_batch(request: Request, key: Writer) -> JSONResponse:
     settings = request.app.state.settings
     data = await read_json(request, settings.max_batch_body_bytes)
     if not isinstance(data, dict) or not isinstance(data.get("events"), list):
-        raise invalid_problem([{"loc": ["events"], "msg": "the body must be {\"events\": [...]}"}])
+        raise invalid_problem([{"loc": ["events"], "msg": 'the body must be {"events": [...]}'}])
     extra = sorted(set(data) - {"events"})
     if extra:
         raise invalid_problem([{"loc": [extra[0]], "msg": "Extra inputs are not permitted"}])
     raw: list[Any] = data["events"]
     if not raw or len(raw) > settings.max_batch_events:
-        raise invalid_problem([{"loc": ["events"], "msg": (
-            f"a batch holds 1 to {settings.max_batch_events} events; this one has {len(raw)}")}])
+        raise invalid_problem(
+            [
+                {
+                    "loc": ["events"],
+                    "msg": (
+                        f"a batch holds 1 to {settings.max_batch_events} events; "
+                        f"this one has {len(raw)}"
+                    ),
+                }
+            ]
+        )
     events, errors = [], []
     for index, item in enumerate(raw):
         try:
@@ -84,8 +106,10 @@ async def append_batch(request: Request, key: Writer) -> JSONResponse:
     if errors:
         raise invalid_problem(errors)
     appended = await _submit(request, AppendRequest(events, key.key_id))
-    return JSONResponse({"results": [r.as_dict() for r in appended.receipts]},
-                        status_code=201 if appended.created else 200)
+    return JSONResponse(
+        {"results": [r.as_dict() for r in appended.receipts]},
+        status_code=201 if appended.created else 200,
+    )
 
 
 @router.get("", response_model=LogPage)
@@ -104,19 +128,21 @@ def read_log(
     }
 
 
-@router.get("/{event_id}", response_model=LogEntryWithHistory,
-            responses={404: {"description": "no such event"}})
+@router.get(
+    "/{event_id}",
+    response_model=LogEntryWithHistory,
+    responses={404: {"description": "no such event"}},
+)
 def read_event(request: Request, event_id: str, _: Reader) -> dict[str, Any]:
     """One entry as first recorded, plus the corrections and retraction naming it."""
     try:
         canonical = str(uuid.UUID(event_id))
     except ValueError:
-        raise Problem(404, f"no event {event_id!r}: event ids are UUIDs",
-                      kind="not-found") from None
+        raise Problem(
+            404, f"no event {event_id!r}: event ids are UUIDs", kind="not-found"
+        ) from None
     app = request.app.state.app
     entry = app.get_entry(canonical)
     if entry is None:
         raise Problem(404, f"no event {canonical} in the log", kind="not-found")
     return {**entry.as_dict(), "history": [e.as_dict() for e in app.history(canonical)]}
-
-

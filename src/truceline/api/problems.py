@@ -25,9 +25,16 @@ PROBLEM_JSON = "application/problem+json"
 class Problem(Exception):
     """An error answer: status, a short title, a detail a person can act on."""
 
-    def __init__(self, status: int, detail: str, *, title: str | None = None,
-                 kind: str | None = None, errors: list[ErrorDetail] | None = None,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        title: str | None = None,
+        kind: str | None = None,
+        errors: list[ErrorDetail] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(detail)
         self.status = status
         self.detail = detail
@@ -46,16 +53,22 @@ def problem_response(problem: Problem) -> JSONResponse:
     }
     if problem.errors is not None:
         body["errors"] = problem.errors
-    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON,
-                        headers=problem.headers)
+    return JSONResponse(
+        body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers
+    )
 
 
 def invalid_problem(errors: list[ErrorDetail]) -> Problem:
     first = errors[0]
     where = ".".join(str(part) for part in first["loc"]) or "the body"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return Problem(422, f"{where}: {first['msg']}{more}", title="Invalid event",
-                   kind="invalid-event", errors=errors)
+    return Problem(
+        422,
+        f"{where}: {first['msg']}{more}",
+        title="Invalid event",
+        kind="invalid-event",
+        errors=errors,
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -65,13 +78,16 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
+        detail = (
+            error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
+        )
         if error.status_code == 404 and detail == "Not Found":
             detail = f"nothing at {request.url.path}"
         elif error.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}"
-        return problem_response(Problem(error.status_code, detail,
-                                        headers=getattr(error, "headers", None)))
+        return problem_response(
+            Problem(error.status_code, detail, headers=getattr(error, "headers", None))
+        )
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -80,9 +96,15 @@ def install_problem_handlers(app: FastAPI) -> None:
             for e in error.errors()
         ]
         where = ".".join(str(part) for part in errors[0]["loc"]) if errors else "request"
-        return problem_response(Problem(
-            422, f"{where}: {errors[0]['msg']}" if errors else "invalid request",
-            title="Invalid request", kind="invalid-request", errors=errors))
+        return problem_response(
+            Problem(
+                422,
+                f"{where}: {errors[0]['msg']}" if errors else "invalid request",
+                title="Invalid request",
+                kind="invalid-request",
+                errors=errors,
+            )
+        )
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -92,13 +114,18 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 def install_store_error_handler(app: FastAPI) -> None:
     """A store that is down or locked is a temporary condition: 503 with Retry-After."""
-    from eventsourcing.persistence import OperationalError, InterfaceError
+    from eventsourcing.persistence import InterfaceError, OperationalError
 
     async def on_store_down(_: Request, error: Exception) -> JSONResponse:
         log.warning("store unavailable: %s", error)
-        return problem_response(Problem(
-            503, "the event store is unavailable or busy; retry shortly",
-            kind="store-unavailable", headers={"Retry-After": "1"}))
+        return problem_response(
+            Problem(
+                503,
+                "the event store is unavailable or busy; retry shortly",
+                kind="store-unavailable",
+                headers={"Retry-After": "1"},
+            )
+        )
 
     app.add_exception_handler(OperationalError, on_store_down)
     app.add_exception_handler(InterfaceError, on_store_down)

@@ -54,11 +54,31 @@ _EVENT_SCHEMA = TypeAdapter(Annotated[Event, Field(discriminator="type")]).json_
 EVENT_COMPONENTS: dict[str, Any] = _EVENT_SCHEMA.pop("$defs")
 EVENT_COMPONENTS["Event"] = _EVENT_SCHEMA
 
-EVENT_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"$ref": "#/components/schemas/Event"}}}}}
-BATCH_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {
-        "type": "object", "required": ["events"], "additionalProperties": False,
-        "properties": {"events": {"type": "array", "minItems": 1, "maxItems": 10_000,
-                                  "items": {"$ref": "#/components/schemas/Event"}}},
-    }}}}}
+EVENT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Event"}}},
+    }
+}
+BATCH_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["events"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "events": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": 10_000,
+                            "items": {"$ref": "#/components/schemas/Event"},
+                        }
+                    },
+                }
+            }
+        },
+    }
+}

@@ -114,8 +114,14 @@ class Truceline(Application[uuid.UUID]):
             if _same_content(entry.event, event, stored, writer):
                 receipts[index] = entry.receipt
             else:
-                conflicts.append({"loc": _loc(request, index, "event_id"), "msg": (
-                    f"event {event['event_id']} is already in the log, with other content")})
+                conflicts.append(
+                    {
+                        "loc": _loc(request, index, "event_id"),
+                        "msg": (
+                            f"event {event['event_id']} is already in the log, with other content"
+                        ),
+                    }
+                )
         if conflicts:
             raise IdConflict(conflicts)
 
@@ -126,8 +132,12 @@ class Truceline(Application[uuid.UUID]):
             if index in receipts:
                 continue
             if known.pending_event(event["event_id"]):
-                errors.append({"loc": _loc(request, index, "event_id"),
-                               "msg": "the same event_id appears twice in this request"})
+                errors.append(
+                    {
+                        "loc": _loc(request, index, "event_id"),
+                        "msg": "the same event_id appears twice in this request",
+                    }
+                )
                 continue
             try:
                 event = check_references(event, known)
@@ -180,8 +190,9 @@ class Truceline(Application[uuid.UUID]):
                     on_progress(len(chunk))
         return count
 
-    def _import_chunk(self, writer: LogWriter, chunk: list[tuple[int, NormalizedEvent]],
-                      recorded_by: str) -> int:
+    def _import_chunk(
+        self, writer: LogWriter, chunk: list[tuple[int, NormalizedEvent]], recorded_by: str
+    ) -> int:
         request = AppendRequest([event for _, event in chunk], recorded_by)
         try:
             appended = self._append(writer, request)
@@ -217,8 +228,9 @@ def _loc(request: AppendRequest, index: int, name: str) -> list[str | int]:
     return [name] if request.single else [index, name]
 
 
-def _same_content(stored: NormalizedEvent, event: NormalizedEvent,
-                  found: dict[str, Entry], writer: LogWriter) -> bool:
+def _same_content(
+    stored: NormalizedEvent, event: NormalizedEvent, found: dict[str, Entry], writer: LogWriter
+) -> bool:
     """Whether a retry carries what was stored. A correction's ``changes`` are stored
     normalised against the event they correct, so the retry's are normalised too."""
     if stored == event:
@@ -259,12 +271,15 @@ class _Known:
     def _live(self, conflict: str, ceasefire_id: str, kind: str) -> list[str]:
         ids = self.writer.live_ceasefire_events(conflict, ceasefire_id, kind)
         ids += [
-            event_id for event_id, event in self.pending.items()
-            if event["type"] == kind and event["conflict"] == conflict
+            event_id
+            for event_id, event in self.pending.items()
+            if event["type"] == kind
+            and event["conflict"] == conflict
             and event.get("ceasefire_id") == ceasefire_id
         ]
-        retracted = {e["retracts_event_id"] for e in self.pending.values()
-                     if e["type"] == "retraction"}
+        retracted = {
+            e["retracts_event_id"] for e in self.pending.values() if e["type"] == "retraction"
+        }
         return [event_id for event_id in ids if event_id not in retracted]
 
     def ceasefire_agreed(self, conflict: str, ceasefire_id: str) -> bool:
@@ -272,4 +287,3 @@ class _Known:
 
     def ceasefire_ended(self, conflict: str, ceasefire_id: str) -> bool:
         return bool(self._live(conflict, ceasefire_id, "ceasefire_ended"))
-

@@ -14,7 +14,7 @@ import queue
 import threading
 from concurrent.futures import Future
 
-from truceline.application.app import AppendRequest, Appended, Truceline
+from truceline.application.app import Appended, AppendRequest, Truceline
 
 _STOP = None
 

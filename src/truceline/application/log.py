@@ -33,7 +33,11 @@ class Receipt:
     recorded_at: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"event_id": self.event_id, "position": self.position, "recorded_at": self.recorded_at}
+        return {
+            "event_id": self.event_id,
+            "position": self.position,
+            "recorded_at": self.recorded_at,
+        }
 
 
 @dataclass(frozen=True)
@@ -85,12 +89,17 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def entry_hash(previous_hash: str, position: int, recorded_at: str, recorded_by: str,
-               event: dict[str, Any]) -> str:
+def entry_hash(
+    previous_hash: str, position: int, recorded_at: str, recorded_by: str, event: dict[str, Any]
+) -> str:
     """The chain link: SHA-256 over the previous hash and this entry's canonical content."""
     content = canonical_json(
-        {"position": position, "recorded_at": recorded_at, "recorded_by": recorded_by,
-         "event": event}
+        {
+            "position": position,
+            "recorded_at": recorded_at,
+            "recorded_by": recorded_by,
+            "event": event,
+        }
     )
     return hashlib.sha256(previous_hash.encode() + b"\n" + content).hexdigest()
 
@@ -143,8 +152,9 @@ class LogStore(Protocol):
     def iter_entries(self, after: int = 0, page: int = 1000) -> Iterator[Entry]:
         """Every entry after ``after`` in log order, read page by page."""
 
-    def insert_key(self, key_id: str, name: str, role: str, secret_hash: str,
-                   created_at: str) -> None: ...
+    def insert_key(
+        self, key_id: str, name: str, role: str, secret_hash: str, created_at: str
+    ) -> None: ...
 
     def find_key(self, key_id: str) -> tuple[str, str, str, str | None] | None:
         """(name, role, secret_hash, revoked_at) of a key, or None."""

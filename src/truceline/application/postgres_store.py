@@ -67,7 +67,7 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
             "secret_hash text NOT NULL, created_at text NOT NULL, revoked_at text)",
         ):
             self.sql_create_statements.append(
-                SQL(statement).format(entries=self.entries, keys=self.keys)  # type: ignore[arg-type]
+                SQL(statement).format(entries=self.entries, keys=self.keys)
             )
 
     # -- reading ----------------------------------------------------------------------
@@ -79,17 +79,23 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
             topic=row["topic"],
             state=bytes(row["state"]),
         )
-        return Entry(row["position"], row["recorded_at"], row["recorded_by"], row["hash"],
-                     envelope_of(self.mapper, stored))
+        return Entry(
+            row["position"],
+            row["recorded_at"],
+            row["recorded_by"],
+            row["hash"],
+            envelope_of(self.mapper, stored),
+        )
 
     def _query(self, curs: Cursor[DictRow], where: str, params: Sequence[Any]) -> list[Entry]:
-        curs.execute(self.select_entries + SQL(where), params)  # type: ignore[arg-type]
+        curs.execute(self.select_entries + SQL(where), params)
         return [self._entry(row) for row in curs.fetchall()]
 
     def read(self, after: int, limit: int) -> list[Entry]:
         with self.datastore.transaction(commit=False) as curs:
             return self._query(
-                curs, "WHERE s.notification_id > %s ORDER BY s.notification_id LIMIT %s",
+                curs,
+                "WHERE s.notification_id > %s ORDER BY s.notification_id LIMIT %s",
                 (after, limit),
             )
 
@@ -110,8 +116,9 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
 
     def history(self, event_id: str) -> list[Entry]:
         with self.datastore.transaction(commit=False) as curs:
-            return self._query(curs, "WHERE e.refers_to = %s ORDER BY s.notification_id",
-                               (event_id,))
+            return self._query(
+                curs, "WHERE e.refers_to = %s ORDER BY s.notification_id", (event_id,)
+            )
 
     def max_position(self) -> int:
         return self.max_notification_id() or 0
@@ -127,30 +134,47 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
 
     # -- keys ------------------------------------------------------------------------------
 
-    def insert_key(self, key_id: str, name: str, role: str, secret_hash: str,
-                   created_at: str) -> None:
+    def insert_key(
+        self, key_id: str, name: str, role: str, secret_hash: str, created_at: str
+    ) -> None:
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute(SQL("INSERT INTO {} VALUES (%s,%s,%s,%s,%s,NULL)").format(self.keys),
-                         (key_id, name, role, secret_hash, created_at))
+            curs.execute(
+                SQL("INSERT INTO {} VALUES (%s,%s,%s,%s,%s,NULL)").format(self.keys),
+                (key_id, name, role, secret_hash, created_at),
+            )
 
     def find_key(self, key_id: str) -> tuple[str, str, str, str | None] | None:
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(SQL("SELECT name, role, secret_hash, revoked_at FROM {} "
-                             "WHERE key_id=%s").format(self.keys), (key_id,))
+            curs.execute(
+                SQL("SELECT name, role, secret_hash, revoked_at FROM {} WHERE key_id=%s").format(
+                    self.keys
+                ),
+                (key_id,),
+            )
             row = curs.fetchone()
-        return None if row is None else (
-            row["name"], row["role"], row["secret_hash"], row["revoked_at"])
+        return (
+            None
+            if row is None
+            else (row["name"], row["role"], row["secret_hash"], row["revoked_at"])
+        )
 
     def list_keys(self) -> list[dict[str, Any]]:
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(SQL("SELECT key_id, name, role, created_at, revoked_at FROM {} "
-                             "ORDER BY created_at").format(self.keys))
+            curs.execute(
+                SQL(
+                    "SELECT key_id, name, role, created_at, revoked_at FROM {} ORDER BY created_at"
+                ).format(self.keys)
+            )
             return [dict(row) for row in curs.fetchall()]
 
     def revoke_key(self, key_id: str, revoked_at: str) -> bool:
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute(SQL("UPDATE {} SET revoked_at=%s WHERE key_id=%s "
-                             "AND revoked_at IS NULL").format(self.keys), (revoked_at, key_id))
+            curs.execute(
+                SQL("UPDATE {} SET revoked_at=%s WHERE key_id=%s AND revoked_at IS NULL").format(
+                    self.keys
+                ),
+                (revoked_at, key_id),
+            )
             return bool(curs.rowcount)
 
     def close(self) -> None:
@@ -163,9 +187,15 @@ class _PostgresWriter:
     def __init__(self, recorder: PostgresLogRecorder, curs: Cursor[DictRow]):
         self.recorder = recorder
         self.curs = curs
-        curs.execute(SQL("SELECT position, recorded_at, hash FROM {} "
-                         "ORDER BY position DESC LIMIT 1").format(recorder.entries))
+        curs.execute(
+            SQL("SELECT position, recorded_at, hash FROM {} ORDER BY position DESC LIMIT 1").format(
+                recorder.entries
+            )
+        )
         row = curs.fetchone()
+        self.position: int
+        self.recorded_at: str | None
+        self.hash: str
         self.position, self.recorded_at, self.hash = (
             (row["position"], row["recorded_at"], row["hash"]) if row else (0, None, GENESIS_HASH)
         )
@@ -175,50 +205,80 @@ class _PostgresWriter:
 
     def live_ceasefire_events(self, conflict: str, ceasefire_id: str, kind: str) -> list[str]:
         self.curs.execute(
-            SQL("SELECT a.event_id FROM {entries} a WHERE a.conflict=%s AND a.ceasefire_id=%s "
+            SQL(
+                "SELECT a.event_id FROM {entries} a WHERE a.conflict=%s AND a.ceasefire_id=%s "
                 "AND a.type=%s AND NOT EXISTS (SELECT 1 FROM {entries} r "
                 "WHERE r.refers_to = a.event_id AND r.type = 'retraction')"
-                ).format(entries=self.recorder.entries),
+            ).format(entries=self.recorder.entries),
             (conflict, ceasefire_id, kind),
         )
         return [row["event_id"] for row in self.curs.fetchall()]
 
     def append(self, entries: Sequence[NewEntry]) -> list[Receipt]:
         recorded_at = next_recorded_at(self.recorded_at)
-        columns: dict[str, list[Any]] = {name: [] for name in (
-            "position", "originator_id", "topic", "state", "event_id", "type", "conflict",
-            "ceasefire_id", "refers_to", "recorded_by", "hash")}
+        columns: dict[str, list[Any]] = {
+            name: []
+            for name in (
+                "position",
+                "originator_id",
+                "topic",
+                "state",
+                "event_id",
+                "type",
+                "conflict",
+                "ceasefire_id",
+                "refers_to",
+                "recorded_by",
+                "hash",
+            )
+        }
         receipts = []
         position, previous = self.position, self.hash
         for new in entries:
             position += 1
             previous = entry_hash(previous, position, recorded_at, new.recorded_by, new.event)
             for name, value in (
-                ("position", position), ("originator_id", new.stored_event.originator_id),
-                ("topic", new.stored_event.topic), ("state", new.stored_event.state),
-                ("event_id", new.event_id), ("type", new.event["type"]),
+                ("position", position),
+                ("originator_id", new.stored_event.originator_id),
+                ("topic", new.stored_event.topic),
+                ("state", new.stored_event.state),
+                ("event_id", new.event_id),
+                ("type", new.event["type"]),
                 ("conflict", new.event["conflict"]),
-                ("ceasefire_id", new.event.get("ceasefire_id")), ("refers_to", new.refers_to),
-                ("recorded_by", new.recorded_by), ("hash", previous),
+                ("ceasefire_id", new.event.get("ceasefire_id")),
+                ("refers_to", new.refers_to),
+                ("recorded_by", new.recorded_by),
+                ("hash", previous),
             ):
                 columns[name].append(value)
             receipts.append(Receipt(new.event_id, position, recorded_at))
         # One statement per table whatever the number of events: unnest() turns the
         # column arrays back into rows on the server.
         self.curs.execute(
-            SQL("INSERT INTO {} (notification_id, originator_id, originator_version, topic, state) "
+            SQL(
+                "INSERT INTO {} (notification_id, originator_id, originator_version, topic, state) "
                 "SELECT p, o, 1, t, s FROM unnest(%s::bigint[], %s::uuid[], %s::text[], "
-                "%s::bytea[]) AS u(p, o, t, s)").format(self.recorder.events),
+                "%s::bytea[]) AS u(p, o, t, s)"
+            ).format(self.recorder.events),
             (columns["position"], columns["originator_id"], columns["topic"], columns["state"]),
         )
         self.curs.execute(
-            SQL("INSERT INTO {} SELECT p, i, ty, c, cf, r, %s, b, h FROM unnest("
+            SQL(
+                "INSERT INTO {} SELECT p, i, ty, c, cf, r, %s, b, h FROM unnest("
                 "%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
-                "%s::text[], %s::text[]) AS u(p, i, ty, c, cf, r, b, h)").format(
-                    self.recorder.entries),
-            (recorded_at, columns["position"], columns["event_id"], columns["type"],
-             columns["conflict"], columns["ceasefire_id"], columns["refers_to"],
-             columns["recorded_by"], columns["hash"]),
+                "%s::text[], %s::text[]) AS u(p, i, ty, c, cf, r, b, h)"
+            ).format(self.recorder.entries),
+            (
+                recorded_at,
+                columns["position"],
+                columns["event_id"],
+                columns["type"],
+                columns["conflict"],
+                columns["ceasefire_id"],
+                columns["refers_to"],
+                columns["recorded_by"],
+                columns["hash"],
+            ),
         )
         self.position, self.recorded_at, self.hash = position, recorded_at, previous
         return receipts

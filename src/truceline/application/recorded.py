@@ -14,6 +14,7 @@ they are read, so the log itself is never rewritten.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from truceline.domain.events import SCHEMA_VERSION
 
 
+@dataclass(frozen=True)
 class EventRecorded(DomainEvent):
     """A conflict event accepted into the log."""
 

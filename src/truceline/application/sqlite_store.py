@@ -74,8 +74,13 @@ class SQLiteLogRecorder(SQLiteApplicationRecorder):
             topic=row["topic"],
             state=row["state"],
         )
-        return Entry(row["position"], row["recorded_at"], row["recorded_by"], row["hash"],
-                     envelope_of(self.mapper, stored))
+        return Entry(
+            row["position"],
+            row["recorded_at"],
+            row["recorded_by"],
+            row["hash"],
+            envelope_of(self.mapper, stored),
+        )
 
     def _query(self, c: SQLiteCursor, where: str, params: Sequence[Any]) -> list[Entry]:
         c.execute(self.select_entries + where, params)
@@ -123,29 +128,36 @@ class SQLiteLogRecorder(SQLiteApplicationRecorder):
 
     # -- keys ------------------------------------------------------------------------------
 
-    def insert_key(self, key_id: str, name: str, role: str, secret_hash: str,
-                   created_at: str) -> None:
+    def insert_key(
+        self, key_id: str, name: str, role: str, secret_hash: str, created_at: str
+    ) -> None:
         with self.datastore.transaction(commit=True) as c:
-            c.execute(f"INSERT INTO {KEYS} VALUES (?,?,?,?,?,NULL)",
-                      (key_id, name, role, secret_hash, created_at))
+            c.execute(
+                f"INSERT INTO {KEYS} VALUES (?,?,?,?,?,NULL)",
+                (key_id, name, role, secret_hash, created_at),
+            )
 
     def find_key(self, key_id: str) -> tuple[str, str, str, str | None] | None:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT name, role, secret_hash, revoked_at FROM {KEYS} WHERE key_id=?",
-                      (key_id,))
+            c.execute(
+                f"SELECT name, role, secret_hash, revoked_at FROM {KEYS} WHERE key_id=?", (key_id,)
+            )
             row = c.fetchone()
         return None if row is None else (row[0], row[1], row[2], row[3])
 
     def list_keys(self) -> list[dict[str, Any]]:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT key_id, name, role, created_at, revoked_at FROM {KEYS} "
-                      "ORDER BY created_at")
+            c.execute(
+                f"SELECT key_id, name, role, created_at, revoked_at FROM {KEYS} ORDER BY created_at"
+            )
             return [dict(row) for row in c.fetchall()]
 
     def revoke_key(self, key_id: str, revoked_at: str) -> bool:
         with self.datastore.transaction(commit=True) as c:
-            c.execute(f"UPDATE {KEYS} SET revoked_at=? WHERE key_id=? AND revoked_at IS NULL",
-                      (revoked_at, key_id))
+            c.execute(
+                f"UPDATE {KEYS} SET revoked_at=? WHERE key_id=? AND revoked_at IS NULL",
+                (revoked_at, key_id),
+            )
             return bool(c.sqlite_cursor.rowcount)
 
     def close(self) -> None:
@@ -158,9 +170,13 @@ class _SQLiteWriter:
     def __init__(self, recorder: SQLiteLogRecorder, cursor: SQLiteCursor):
         self.recorder = recorder
         self.c = cursor
-        cursor.execute(f"SELECT position, recorded_at, hash FROM {ENTRIES} "
-                       "ORDER BY position DESC LIMIT 1")
+        cursor.execute(
+            f"SELECT position, recorded_at, hash FROM {ENTRIES} ORDER BY position DESC LIMIT 1"
+        )
         row = cursor.fetchone()
+        self.position: int
+        self.recorded_at: str | None
+        self.hash: str
         self.position, self.recorded_at, self.hash = (
             (row[0], row[1], row[2]) if row else (0, None, GENESIS_HASH)
         )
@@ -185,11 +201,28 @@ class _SQLiteWriter:
             position += 1
             stored = new.stored_event
             previous = entry_hash(previous, position, recorded_at, new.recorded_by, new.event)
-            events_rows.append((position, stored.originator_id.hex  # type: ignore[union-attr]
-                                , stored.originator_version, stored.topic, stored.state))
-            entry_rows.append((position, new.event_id, new.event["type"], new.event["conflict"],
-                               new.event.get("ceasefire_id"), new.refers_to, recorded_at,
-                               new.recorded_by, previous))
+            events_rows.append(
+                (
+                    position,
+                    stored.originator_id.hex,  # type: ignore[union-attr]
+                    stored.originator_version,
+                    stored.topic,
+                    stored.state,
+                )
+            )
+            entry_rows.append(
+                (
+                    position,
+                    new.event_id,
+                    new.event["type"],
+                    new.event["conflict"],
+                    new.event.get("ceasefire_id"),
+                    new.refers_to,
+                    recorded_at,
+                    new.recorded_by,
+                    previous,
+                )
+            )
             receipts.append(Receipt(new.event_id, position, recorded_at))
         self.c.executemany(
             f"INSERT INTO {self.recorder.events_table_name} "
@@ -199,4 +232,3 @@ class _SQLiteWriter:
         self.c.executemany(f"INSERT INTO {ENTRIES} VALUES (?,?,?,?,?,?,?,?,?)", entry_rows)
         self.position, self.recorded_at, self.hash = position, recorded_at, previous
         return receipts
-

@@ -69,9 +69,7 @@ class Location(_Strict):
 
 class Source(_Strict):
     name: Name
-    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)] | None = (
-        None
-    )
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)] | None = None
     published_at: TimeText | None = None
 
 
@@ -187,8 +185,15 @@ class Correction(Envelope):
     # (retract the correction instead, then correct anew).
     event_references: ClassVar[dict[str, tuple[str, ...] | None]] = {
         "corrects_event_id": (
-            "strike", "shelling", "clash", "ceasefire_agreed", "ceasefire_breached",
-            "ceasefire_ended", "casualty_report", "displacement", "statement",
+            "strike",
+            "shelling",
+            "clash",
+            "ceasefire_agreed",
+            "ceasefire_breached",
+            "ceasefire_ended",
+            "casualty_report",
+            "displacement",
+            "statement",
         )
     }
 
@@ -201,8 +206,16 @@ class Retraction(Envelope):
     # "A retraction of a retraction: 422" (the contract).
     event_references: ClassVar[dict[str, tuple[str, ...] | None]] = {
         "retracts_event_id": (
-            "strike", "shelling", "clash", "ceasefire_agreed", "ceasefire_breached",
-            "ceasefire_ended", "casualty_report", "displacement", "statement", "correction",
+            "strike",
+            "shelling",
+            "clash",
+            "ceasefire_agreed",
+            "ceasefire_breached",
+            "ceasefire_ended",
+            "casualty_report",
+            "displacement",
+            "statement",
+            "correction",
         )
     }
 
@@ -224,8 +237,17 @@ Event = (
 EVENT_TYPES: dict[str, type[Envelope]] = {
     model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]
     for model in (
-        Strike, Shelling, Clash, CeasefireAgreed, CeasefireBreached, CeasefireEnded,
-        CasualtyReport, Displacement, Statement, Correction, Retraction,
+        Strike,
+        Shelling,
+        Clash,
+        CeasefireAgreed,
+        CeasefireBreached,
+        CeasefireEnded,
+        CasualtyReport,
+        Displacement,
+        Statement,
+        Correction,
+        Retraction,
     )
 }
 

@@ -39,15 +39,31 @@ def check_references(event: NormalizedEvent, known: Known) -> NormalizedEvent:
         ceasefire_id = event["ceasefire_id"]
         exists = known.ceasefire_agreed(conflict, ceasefire_id)
         if kind == "ceasefire_agreed" and exists:
-            errors.append({"loc": ["ceasefire_id"], "msg": (
-                f"ceasefire {ceasefire_id!r} already exists in {conflict!r}: "
-                "ceasefire ids are unique in their conflict")})
+            errors.append(
+                {
+                    "loc": ["ceasefire_id"],
+                    "msg": (
+                        f"ceasefire {ceasefire_id!r} already exists in {conflict!r}: "
+                        "ceasefire ids are unique in their conflict"
+                    ),
+                }
+            )
         elif kind != "ceasefire_agreed" and not exists:
-            errors.append({"loc": ["ceasefire_id"], "msg": (
-                f"no ceasefire {ceasefire_id!r} has been agreed in {conflict!r}")})
+            errors.append(
+                {
+                    "loc": ["ceasefire_id"],
+                    "msg": (f"no ceasefire {ceasefire_id!r} has been agreed in {conflict!r}"),
+                }
+            )
         elif kind == "ceasefire_ended" and known.ceasefire_ended(conflict, ceasefire_id):
-            errors.append({"loc": ["ceasefire_id"], "msg": (
-                f"ceasefire {ceasefire_id!r} has already been ended: retract that end first")})
+            errors.append(
+                {
+                    "loc": ["ceasefire_id"],
+                    "msg": (
+                        f"ceasefire {ceasefire_id!r} has already been ended: retract that end first"
+                    ),
+                }
+            )
     errors.extend(_event_reference_errors(event, model.event_references, known))
     if kind == "correction" and not errors:
         target = known.event(event["corrects_event_id"])
@@ -60,7 +76,8 @@ def check_references(event: NormalizedEvent, known: Known) -> NormalizedEvent:
             event = {**event, "changes": changes}
             # A correction may re-point a reference: the new target must exist too.
             changed_refs = {
-                field: types for field, types in EVENT_TYPES[target["type"]].event_references.items()
+                field: types
+                for field, types in EVENT_TYPES[target["type"]].event_references.items()
                 if field in changes and field in merged
             }
             errors.extend(
@@ -83,11 +100,23 @@ def _event_reference_errors(
         if target is None:
             errors.append({"loc": [field], "msg": f"no event {event[field]} in the log"})
         elif target["conflict"] != event["conflict"]:
-            errors.append({"loc": [field], "msg": (
-                f"event {event[field]} belongs to conflict {target['conflict']!r}, "
-                f"not {event['conflict']!r}")})
+            errors.append(
+                {
+                    "loc": [field],
+                    "msg": (
+                        f"event {event[field]} belongs to conflict {target['conflict']!r}, "
+                        f"not {event['conflict']!r}"
+                    ),
+                }
+            )
         elif allowed_types is not None and target["type"] not in allowed_types:
-            errors.append({"loc": [field], "msg": (
-                f"event {event[field]} is a {target['type']}; {field} must name a "
-                f"{' or '.join(allowed_types)}")})
+            errors.append(
+                {
+                    "loc": [field],
+                    "msg": (
+                        f"event {event[field]} is a {target['type']}; {field} must name a "
+                        f"{' or '.join(allowed_types)}"
+                    ),
+                }
+            )
     return errors

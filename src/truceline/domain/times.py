@@ -45,7 +45,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError) as error:
-        raise TimeError(f"unknown time zone {name!r}: use an IANA name such as 'Asia/Baku'") from error
+        raise TimeError(
+            f"unknown time zone {name!r}: use an IANA name such as 'Asia/Baku'"
+        ) from error
 
 
 def has_offset(text: str) -> bool:

@@ -17,7 +17,10 @@ from truceline.domain.times import TimeError, format_utc, format_wall, parse_tim
 
 NormalizedEvent = dict[str, Any]
 
-_CASUALTY_RANGES = (("killed_low", "killed", "killed_high"), ("wounded_low", "wounded", "wounded_high"))
+_CASUALTY_RANGES = (
+    ("killed_low", "killed", "killed_high"),
+    ("wounded_low", "wounded", "wounded_high"),
+)
 
 
 def parse_event(data: object) -> NormalizedEvent:
@@ -132,8 +135,10 @@ def apply_correction(
 
 
 def _under_changes(loc: Loc, changes: dict[str, Any], msg: str) -> ErrorDetail:
-    return {"loc": ["changes", *loc], "msg": msg if not loc or loc[0] in changes else
-            f"{msg} (after applying the changes)"}
+    return {
+        "loc": ["changes", *loc],
+        "msg": msg if not loc or loc[0] in changes else f"{msg} (after applying the changes)",
+    }
 
 
 def as_posted(stored: NormalizedEvent) -> dict[str, Any]:

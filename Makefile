@@ -1,0 +1,35 @@
+# Truceline: `make run` serves, `make test` checks everything. Each installs what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint typecheck bench clean
+
+install: $(STAMP)
+
+# Reinstall only when the dependency list changes; the package itself is installed
+# in editable mode, so code changes need no reinstall.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/truceline serve --host 127.0.0.1 --port 8000
+
+lint: install
+	$(BIN)/ruff check src tests
+
+typecheck: install
+	$(BIN)/mypy
+
+test: install lint typecheck
+	$(BIN)/pytest -q
+
+bench: install
+	@echo "No benchmarks yet: they arrive with the projections and performance work."
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
