@@ -105,3 +105,56 @@ def format_wall(moment: datetime) -> str:
 def parse_utc(text: str) -> datetime:
     """Parse a time this service wrote (UTC with Z) back into an aware datetime."""
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def to_micros(moment: datetime) -> int:
+    """Microseconds since the Unix epoch: an integer that sorts and compares exactly."""
+    delta = moment.astimezone(UTC) - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DAY_MICROS = 86_400 * 1_000_000
+
+
+def _local_start(wall: datetime, tz: ZoneInfo) -> datetime:
+    # A wall time in a gap moves forward; an ambiguous one takes the earlier offset.
+    return wall.replace(tzinfo=tz).astimezone(UTC)
+
+
+def event_window(occurred_at: datetime, precision: str, timezone: str | None) -> tuple[int, int]:
+    """The half-open window ``[start, end)`` in microseconds an event occupies.
+
+    ``exact`` is the instant (start == end); ``minute``, ``hour``, ``day`` and ``month``
+    the calendar unit holding ``occurred_at`` in the event's zone (UTC without one);
+    ``week`` the seven days centred on that day; ``approximate`` plus or minus 24 hours.
+    """
+    instant = to_micros(occurred_at)
+    if precision == "exact":
+        return instant, instant
+    if precision == "approximate":
+        return instant - _DAY_MICROS, instant + _DAY_MICROS
+    tz = zone(timezone) if timezone else ZoneInfo("UTC")
+    wall = occurred_at.astimezone(tz).replace(tzinfo=None)
+    if precision == "minute":
+        start = wall.replace(second=0, microsecond=0)
+        end = start + timedelta(minutes=1)
+    elif precision == "hour":
+        start = wall.replace(minute=0, second=0, microsecond=0)
+        end = start + timedelta(hours=1)
+    elif precision == "day":
+        start = wall.replace(hour=0, minute=0, second=0, microsecond=0)
+        end = start + timedelta(days=1)
+    elif precision == "week":
+        midnight = wall.replace(hour=0, minute=0, second=0, microsecond=0)
+        start, end = midnight - timedelta(days=3), midnight + timedelta(days=4)
+    elif precision == "month":
+        start = wall.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        end = start.replace(year=start.year + (start.month == 12), month=start.month % 12 + 1)
+    else:
+        raise ValueError(f"unknown time precision {precision!r}")
+    return to_micros(_local_start(start, tz)), to_micros(_local_start(end, tz))

@@ -1,0 +1,1 @@
+"""Projections: followers that turn the log into read models, and the queries on them."""

@@ -1,0 +1,146 @@
+"""The follower: keeps a read model up to the log, page by page.
+
+It catches up from the position the read model recorded, then follows: woken at once by
+this process's own appends, by PostgreSQL's LISTEN/NOTIFY (eventsourcing's subscription)
+for other processes' appends, and on SQLite, which has no subscription, by polling.
+Readers that need their own write (``min_position``) wait on :meth:`wait_for`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError
+
+from truceline.application.app import Truceline
+from truceline.application.postgres_store import PostgresLogRecorder
+from truceline.projections.readmodel import ReadModel, remove_files
+
+log = logging.getLogger("truceline.projections")
+
+
+class Follower:
+    """One thread that applies new log entries to a :class:`ReadModel`."""
+
+    def __init__(
+        self,
+        app: Truceline,
+        read_model: ReadModel,
+        *,
+        page_size: int = 1000,
+        poll_interval: float = 0.2,
+    ):
+        self.app = app
+        self.read_model = read_model
+        self.page_size = page_size
+        self.poll_interval = poll_interval
+        self.position = read_model.position()
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._advanced = threading.Condition()
+        self._threads: list[threading.Thread] = []
+        self._subscription: Any = None
+
+    # -- driving it ---------------------------------------------------------------------
+
+    def step(self) -> int:
+        """Apply the next page; return how many entries it held."""
+        entries = self.app.read_log(self.read_model.position(), self.page_size)
+        if entries:
+            try:
+                self.read_model.apply(entries)
+            except IntegrityError:
+                # Another follower of the same file applied this page first: its tracking
+                # row refused ours, and our transaction rolled back. Carry on from there.
+                log.info("page after %s already applied elsewhere", entries[0].position - 1)
+        with self._advanced:
+            self.position = self.read_model.position()
+            self._advanced.notify_all()
+        return len(entries)
+
+    def catch_up(self, on_progress: Callable[[int], None] | None = None) -> int:
+        """Apply pages until the read model has reached the end of the log."""
+        total = 0
+        while count := self.step():
+            total += count
+            if on_progress:
+                on_progress(count)
+        return total
+
+    def start(self) -> None:
+        """Follow in the background until :meth:`stop`."""
+        self._threads.append(
+            threading.Thread(target=self._run, name="truceline-follower", daemon=True)
+        )
+        if isinstance(self.app.recorder, PostgresLogRecorder):
+            self._threads.append(
+                threading.Thread(target=self._listen, daemon=True, name="truceline-listen")
+            )
+        for thread in self._threads:
+            thread.start()
+
+    def poke(self) -> None:
+        """Something was appended: look now rather than at the next poll."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+        if self._subscription is not None:
+            self._subscription.stop()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Block until the read model has reached ``position``; False on timeout."""
+        self.poke()
+        with self._advanced:
+            return self._advanced.wait_for(lambda: self.position >= position, timeout)
+
+    # -- the threads -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                if self.step():
+                    continue
+            except Exception:  # the store may be down for a while: keep trying
+                log.exception("projection step failed; retrying")
+                self._stopped.wait(1.0)
+            self._wake.wait(self.poll_interval)
+            self._wake.clear()
+
+    def _listen(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                with self.app.recorder.subscribe(gt=self.position) as subscription:
+                    self._subscription = subscription
+                    for _ in subscription:
+                        self.poke()
+                        if self._stopped.is_set():
+                            return
+            except Exception:
+                log.exception("LISTEN subscription failed; polling until it is back")
+                self._stopped.wait(1.0)
+
+
+def open_read_model(app: Truceline, path: str) -> ReadModel:
+    """The read model at ``path``, started afresh if it was built from another log.
+
+    It remembers the hash of the last entry it applied; if the log holds a different
+    entry at that position (a restored or replaced database), it is rebuilt from empty.
+    """
+    read_model = ReadModel(path)
+    position, last_hash = read_model.position(), read_model.last_hash()
+    if position == 0:
+        return read_model
+    entries = app.read_log(position - 1, 1)
+    if entries and entries[0].hash == last_hash:
+        return read_model
+    log.warning("read model %s does not match this log: rebuilding it", path)
+    read_model.close()
+    remove_files(path)
+    return ReadModel(path)

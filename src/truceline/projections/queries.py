@@ -1,0 +1,173 @@
+"""Read-side functions: each answers one API question from the read-model tables.
+
+Routes call these with a snapshot from :meth:`ReadModel.reading`; none of them reads the
+log.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from truceline.domain.ceasefires import Ceasefire, Incident, Period, status_at
+
+
+@dataclass(frozen=True)
+class TimelineFilter:
+    """The timeline's filters; times are microseconds since the epoch."""
+
+    conflict: str | None = None
+    types: Sequence[str] = ()
+    actor: str | None = None
+    location: str | None = None
+    from_us: int | None = None
+    to_us: int | None = None
+    bbox: tuple[float, float, float, float] | None = None  # min lon, min lat, max lon, max lat
+    include_retracted: bool = False
+
+
+def timeline_page(
+    db: sqlite_utils.Database,
+    where: TimelineFilter,
+    limit: int,
+    after: tuple[int, int] | None = None,
+) -> tuple[list[dict[str, Any]], tuple[int, int] | None]:
+    """Items ordered by (occurred_at, position), after the keyset ``after``; and the key of
+    the last item when there may be more (the next page's ``after``)."""
+    clauses: list[str] = ["valid_to IS NULL"]
+    params: list[Any] = []
+    if where.conflict is not None:
+        clauses.append("conflict = ?")
+        params.append(where.conflict)
+    if where.types:
+        clauses.append(f"type IN ({','.join('?' * len(where.types))})")
+        params.extend(where.types)
+    if where.actor is not None:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(timeline.actors) WHERE value = ?)")
+        params.append(where.actor)
+    if where.location is not None:
+        clauses.append("location = ?")
+        params.append(where.location)
+    if where.from_us is not None:
+        clauses.append("occurred_us >= ?")
+        params.append(where.from_us)
+    if where.to_us is not None:
+        clauses.append("occurred_us <= ?")
+        params.append(where.to_us)
+    if where.bbox is not None:
+        min_lon, min_lat, max_lon, max_lat = where.bbox
+        clauses.append("lat BETWEEN ? AND ?")
+        params += [min_lat, max_lat]
+        if min_lon <= max_lon:
+            clauses.append("lon BETWEEN ? AND ?")
+            params += [min_lon, max_lon]
+        else:  # the box crosses the antimeridian
+            clauses.append("(lon >= ? OR lon <= ?)")
+            params += [min_lon, max_lon]
+    if not where.include_retracted:
+        clauses.append("retracted = 0")
+    if after is not None:
+        clauses.append("(occurred_us, position) > (?, ?)")
+        params += list(after)
+    rows = db.execute(
+        f"SELECT occurred_us, position, item FROM timeline WHERE {' AND '.join(clauses)} "
+        "ORDER BY occurred_us, position LIMIT ?",
+        [*params, limit + 1],
+    ).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [json.loads(item) for _, _, item in rows]
+    return items, ((rows[-1][0], rows[-1][1]) if more else None)
+
+
+_CEASEFIRE_COLUMNS = (
+    "conflict, ceasefire_id, event_id, position, parties, mediators, agreed_us, effective_us, "
+    "ends_us, start_us, stop_us, stop_reason, superseded_by"
+)
+
+
+def _status(db: sqlite_utils.Database, row: tuple[Any, ...], at: int) -> dict[str, Any] | None:
+    (
+        conflict,
+        ceasefire_id,
+        event_id,
+        position,
+        parties,
+        mediators,
+        agreed,
+        effective,
+        ends,
+        start,
+        stop,
+        stop_reason,
+        superseded_by,
+    ) = row
+    ceasefire = Ceasefire(
+        conflict,
+        ceasefire_id,
+        event_id,
+        position,
+        tuple(json.loads(parties)),
+        tuple(json.loads(mediators)),
+        agreed,
+        effective,
+        ends,
+    )
+    period = Period(start, stop, stop_reason, superseded_by)
+    found = [
+        Incident(
+            event_id=r[0],
+            position=r[1],
+            occurred_at=r[2],
+            happened_at=r[3],
+            kind=r[4],
+            window=(r[5], r[6]),
+            attributed=tuple(json.loads(r[7])),
+            certain=bool(r[8]),
+        )
+        for r in db.execute(
+            "SELECT event_id, position, occurred_us, happened_us, kind, window_start, "
+            "window_end, attributed, certain FROM breaches "
+            "WHERE conflict = ? AND ceasefire_id = ? AND window_end <= ?",
+            [conflict, ceasefire_id, at],
+        ).fetchall()
+    ]
+    return status_at(ceasefire, period, found, at)
+
+
+def ceasefire_status(
+    db: sqlite_utils.Database, conflict: str, ceasefire_id: str, at: int
+) -> dict[str, Any] | None:
+    """One ceasefire's status at ``at``; None if it does not exist (yet)."""
+    row = db.execute(
+        f"SELECT {_CEASEFIRE_COLUMNS} FROM ceasefires WHERE conflict = ? AND ceasefire_id = ?",
+        [conflict, ceasefire_id],
+    ).fetchone()
+    return None if row is None else _status(db, row, at)
+
+
+def ceasefire_list(
+    db: sqlite_utils.Database, conflict: str | None, at: int
+) -> list[dict[str, Any]]:
+    """Every ceasefire agreed at or before ``at``, by the start of its period in effect."""
+    sql = f"SELECT {_CEASEFIRE_COLUMNS} FROM ceasefires WHERE agreed_us <= ?"
+    params: list[Any] = [at]
+    if conflict is not None:
+        sql += " AND conflict = ?"
+        params.append(conflict)
+    rows = db.execute(sql + " ORDER BY start_us, position", params).fetchall()
+    return [status for row in rows if (status := _status(db, row, at)) is not None]
+
+
+def conflict_status(db: sqlite_utils.Database, conflict: str, at: int) -> dict[str, Any]:
+    """The ceasefire in effect at ``at`` (the latest start wins), if any."""
+    in_effect = [
+        s for s in ceasefire_list(db, conflict, at) if s["status"] in ("holding", "violated")
+    ]
+    current = in_effect[-1] if in_effect else None
+    state = f"ceasefire_{current['status']}" if current else "no_ceasefire"
+    return {"conflict": conflict, "state": state, "ceasefire": current}
