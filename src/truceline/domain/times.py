@@ -19,8 +19,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 # a full date, a time of at least hours and minutes, an optional offset or Z.
 _RFC3339 = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)"
-    r"(?P<offset>[Zz]|[+-]\d{2}:\d{2})?$"
+    r"(?P<offset>[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$"
 )
+
+
+MIN_YEAR, MAX_YEAR = 1000, 9000
 
 
 class TimeError(ValueError):
@@ -71,20 +74,23 @@ def parse_time(text: str, timezone: str | None) -> ParsedTime:
         )
     offset = match.group("offset")
     iso = f"{match.group('date')}T{match.group('time')}"
-    try:
-        naive = datetime.fromisoformat(iso)
-    except ValueError as error:
-        raise TimeError(f"{text!r} is not a valid date and time: {error}") from error
-    if offset:
-        wall = datetime.fromisoformat(iso + ("+00:00" if offset in "Zz" else offset))
-        return ParsedTime(utc=wall.astimezone(UTC), wall=wall, had_offset=True)
-    if timezone is None:
+    if not offset and timezone is None:
         raise TimeError(f"{text!r} has no offset: add one, or give the event a 'timezone'")
-    local = naive.replace(tzinfo=zone(timezone))
-    utc = local.astimezone(UTC)
-    # Re-derive the wall time from the instant: for a nonexistent local time this is the
-    # moved-forward wall time that actually happened.
-    return ParsedTime(utc=utc, wall=utc.astimezone(zone(timezone)), had_offset=False)
+    try:
+        if offset:
+            wall = datetime.fromisoformat(iso + ("+00:00" if offset in "Zz" else offset))
+            parsed = ParsedTime(utc=wall.astimezone(UTC), wall=wall, had_offset=True)
+        else:
+            utc = datetime.fromisoformat(iso).replace(tzinfo=zone(timezone)).astimezone(UTC)
+            # Re-derive the wall time from the instant: for a nonexistent local time this
+            # is the moved-forward wall time that actually happened.
+            parsed = ParsedTime(utc=utc, wall=utc.astimezone(zone(timezone)), had_offset=False)
+    except (ValueError, OverflowError) as error:
+        raise TimeError(f"{text!r} is not a valid date and time: {error}") from None
+    # Far from the ends of the calendar, so that windows (a month, a week) never overflow.
+    if not MIN_YEAR <= parsed.utc.year <= MAX_YEAR:
+        raise TimeError(f"{text!r} is outside the years {MIN_YEAR} to {MAX_YEAR}")
+    return parsed
 
 
 def format_utc(moment: datetime) -> str:

@@ -66,7 +66,9 @@ def _normalize(event: Envelope) -> NormalizedEvent:
             errors.append({"loc": [name], "msg": str(error)})
             continue
         out[name] = format_utc(parsed.utc)
-        if parsed.wall.utcoffset() or not parsed.had_offset:
+        # Keep the wall time whenever it says more than UTC does, and always for an event
+        # with a zone, so that an export re-imports as exactly the same event.
+        if parsed.wall.utcoffset() or event.timezone is not None:
             local_times[name] = format_wall(parsed.wall)
     for index, source in enumerate(event.sources or ()):
         if source.published_at is None:
