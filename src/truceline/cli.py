@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import nullcontext
@@ -18,7 +19,9 @@ from rich.table import Table
 from truceline.application.app import ImportFailed, Truceline
 from truceline.application.keys import ROLES, create_key
 from truceline.domain.validation import as_posted
-from truceline.settings import Settings
+from truceline.projections.follower import Follower
+from truceline.projections.readmodel import ReadModel, remove_files
+from truceline.settings import Settings, read_model_path
 
 app = typer.Typer(
     help="Truceline: an event-sourced conflict timeline with ceasefire tracking.",
@@ -182,6 +185,32 @@ def export(
         application.close()
         if out:
             target.close()
+
+
+@app.command()
+def rebuild() -> None:
+    """Rebuild the read models from the log (stop the server first)."""
+    settings = Settings()
+    application = Truceline(settings)
+    target = read_model_path(settings)
+    scratch = target + ".rebuild"
+    remove_files(scratch)
+    read_model = ReadModel(scratch)
+    follower = Follower(application, read_model, page_size=5000)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                        TextColumn("{task.completed}/{task.total} events"),
+                        TimeRemainingColumn(), console=err, disable=not err.is_terminal)
+    try:
+        with progress:
+            task = progress.add_task("projecting", total=application.log_position())
+            count = follower.catch_up(lambda n: progress.advance(task, n))
+    finally:
+        read_model.close()
+        application.close()
+    # The finished file replaces the old one only now: a failed rebuild changes nothing.
+    remove_files(target)
+    os.replace(scratch, target)
+    print(f"rebuilt the read models from {count} events into {target}")
 
 
 def main() -> None:

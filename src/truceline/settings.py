@@ -28,6 +28,14 @@ class Settings(BaseSettings):
         64_000_000, description="largest body for POST /v1/events/batch"
     )
     max_batch_events: int = Field(10_000, description="most events in one batch")
+    read_model_path: str | None = Field(
+        None,
+        description="the read models' SQLite file; default: beside a SQLite store "
+        "(truceline.projections.db), or data/projections-<dbname>.db for PostgreSQL",
+    )
+    read_wait_seconds: float = Field(
+        10.0, description="how long a read with min_position waits before answering 503"
+    )
     sqlite_lock_timeout: int = Field(5, description="seconds to wait for SQLite's write lock")
     postgres_pool_size: int = Field(5, description="PostgreSQL connections per process")
 
@@ -68,3 +76,14 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     raise ValueError(
         f"unsupported database URL {database_url!r}: use sqlite:///file.db or postgresql://..."
     )
+
+
+def read_model_path(settings: Settings) -> str:
+    """Where this process keeps its read models (see ``Settings.read_model_path``)."""
+    if settings.read_model_path:
+        return settings.read_model_path
+    url = urlsplit(settings.database_url)
+    if url.scheme == "sqlite":
+        store = Path(unquote(url.path[1:] if url.path.startswith("/") else url.path))
+        return str(store.with_name(store.stem + ".projections.db"))
+    return f"data/projections-{unquote(url.path.lstrip('/')) or 'postgres'}.db"

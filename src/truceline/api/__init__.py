@@ -10,23 +10,30 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 
 import truceline
-from truceline.api import events
+from truceline.api import events, projections
 from truceline.api.problems import install_problem_handlers, install_store_error_handler
 from truceline.api.schemas import EVENT_COMPONENTS, Health
 from truceline.application.app import Truceline
 from truceline.application.group_commit import GroupCommitter
-from truceline.settings import Settings
+from truceline.projections.follower import Follower, open_read_model
+from truceline.settings import Settings, read_model_path
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """The ASGI app for ``settings``: opens the store and starts the writer thread."""
+    """The ASGI app for ``settings``: opens the store and the read models, starts the
+    writer thread and the follower."""
     application = Truceline(settings)
-    committer = GroupCommitter(application)
+    read_model = open_read_model(application, read_model_path(settings))
+    follower = Follower(application, read_model)
+    committer = GroupCommitter(application, on_commit=follower.poke)
+    follower.start()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         committer.close()
+        follower.stop()
+        read_model.close()
         application.close()
 
     app = FastAPI(
@@ -38,9 +45,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.app = application
     app.state.committer = committer
+    app.state.read_model = read_model
+    app.state.follower = follower
     install_problem_handlers(app)
     install_store_error_handler(app)
     app.include_router(events.router)
+    app.include_router(projections.router)
 
     @app.get("/v1/health", response_model=Health, tags=["health"])
     def health(request: Request) -> dict[str, Any]:
@@ -48,7 +58,7 @@ def create_app(settings: Settings) -> FastAPI:
         return {
             "status": "ok",
             "log_position": request.app.state.app.log_position(),
-            "projection_position": None,
+            "projection_position": request.app.state.follower.position,
         }
 
     def openapi() -> dict[str, Any]:

@@ -44,7 +44,7 @@ class LogPage(BaseModel):
 class Health(BaseModel):
     status: str
     log_position: int
-    projection_position: int | None
+    projection_position: int
 
 
 _EVENT_SCHEMA = TypeAdapter(Annotated[Event, Field(discriminator="type")]).json_schema(

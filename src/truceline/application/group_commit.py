@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 
 from truceline.application.app import Appended, AppendRequest, Truceline
@@ -22,8 +23,10 @@ _STOP = None
 class GroupCommitter:
     """One writer thread in front of :meth:`Truceline.append_group`."""
 
-    def __init__(self, app: Truceline, max_group_events: int = 20_000):
+    def __init__(self, app: Truceline, max_group_events: int = 20_000,
+                 on_commit: Callable[[], None] | None = None):
         self.app = app
+        self.on_commit = on_commit
         self.max_group_events = max_group_events
         self._queue: queue.SimpleQueue[tuple[AppendRequest, Future[Appended]] | None] = (
             queue.SimpleQueue()
@@ -71,6 +74,8 @@ class GroupCommitter:
             for _, future in group:
                 future.set_exception(error)
             return
+        if self.on_commit is not None:
+            self.on_commit()
         for (_, future), result in zip(group, results, strict=True):
             if isinstance(result, Exception):
                 future.set_exception(result)

@@ -1,0 +1,218 @@
+"""The read side: ``/v1/timeline``, ``/v1/ceasefires``, ``/v1/conflicts/{conflict}/status``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from truceline.api.auth import require
+from truceline.api.problems import Problem
+from truceline.application.keys import Key
+from truceline.domain.errors import Loc
+from truceline.domain.timeline import ITEM_FIELDS
+from truceline.domain.times import TimeError, format_utc, parse_time, to_micros
+from truceline.projections import queries
+from truceline.projections.queries import TimelineFilter
+
+router = APIRouter(prefix="/v1", tags=["read models"])
+
+Reader = Annotated[Key | None, Depends(require("reader"))]
+MinPosition = Annotated[
+    int | None,
+    Query(ge=0, description="answer only once the read models have reached this position"),
+]
+At = Annotated[str | None, Query(description="world time, RFC 3339; default now")]
+
+_MEDIA = {"csv": "text/csv", "geojson": "application/geo+json", "json": "application/json"}
+
+
+def _invalid(loc: Loc, msg: str) -> Problem:
+    where = ".".join(str(part) for part in loc)
+    return Problem(422, f"{where}: {msg}", title="Invalid request", kind="invalid-request",
+                   errors=[{"loc": loc, "msg": msg}])
+
+
+def _micros(name: str, value: str) -> int:
+    try:
+        return to_micros(parse_time(value, None).utc)
+    except TimeError as error:
+        raise _invalid(["query", name], str(error)) from None
+
+
+def _at(value: str | None) -> int:
+    return _micros("at", value) if value is not None else to_micros(datetime.now(UTC))
+
+
+def _caught_up(request: Request, min_position: int | None) -> None:
+    if min_position is None:
+        return
+    settings = request.app.state.settings
+    if not request.app.state.follower.wait_for(min_position, settings.read_wait_seconds):
+        raise Problem(503, f"the read models have not reached position {min_position} yet",
+                      kind="not-caught-up", headers={"Retry-After": "1"})
+
+
+def _bbox(value: str) -> tuple[float, float, float, float]:
+    try:
+        parts = tuple(float(part) for part in value.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 4 or not all(abs(p) < float("inf") for p in parts):
+        raise _invalid(["query", "bbox"], "bbox is minLon,minLat,maxLon,maxLat: four numbers")
+    min_lon, min_lat, max_lon, max_lat = parts
+    if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
+        raise _invalid(["query", "bbox"], "longitudes in [-180, 180], latitudes in [-90, 90], "
+                       "minLat <= maxLat")
+    return min_lon, min_lat, max_lon, max_lat
+
+
+def _encode_cursor(key: tuple[int, int]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[int, int]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        occurred, position = key
+        if isinstance(occurred, int) and isinstance(position, int):
+            return occurred, position
+    except (ValueError, TypeError, binascii.Error):
+        pass
+    raise _invalid(["query", "cursor"], "not a cursor this service gave out")
+
+
+def _format(request: Request, format_: str | None) -> str:
+    if format_ is not None:
+        if format_ == "acled":
+            raise _invalid(["query", "format"], "the ACLED layout is not available yet")
+        if format_ not in _MEDIA:
+            raise _invalid(["query", "format"], "one of json, csv, geojson")
+        return format_
+    accept = request.headers.get("accept", "")
+    if "text/csv" in accept:
+        return "csv"
+    if "application/geo+json" in accept:
+        return "geojson"
+    return "json"
+
+
+@router.get("/timeline")
+def timeline(
+    request: Request,
+    _: Reader,
+    conflict: str | None = None,
+    type: Annotated[list[str] | None, Query(description="repeatable")] = None,
+    actor: Annotated[str | None, Query(description="perpetrator, initiator, party, accused "
+                                                    "or speaker")] = None,
+    location: Annotated[str | None, Query(description="location name")] = None,
+    from_: Annotated[str | None, Query(alias="from", description="occurred_at >= this")] = None,
+    to: Annotated[str | None, Query(description="occurred_at <= this")] = None,
+    bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
+    limit: Annotated[int, Query(ge=1, le=100_000, description="<= 1,000 for JSON")] = 100,
+    cursor: str | None = None,
+    include_retracted: bool = False,
+    format: Annotated[str | None, Query(description="json, csv or geojson")] = None,
+    min_position: MinPosition = None,
+) -> Response:
+    """Items ordered by occurred_at then position; ``next_cursor`` pages on."""
+    kind = _format(request, format)
+    if kind == "json" and limit > 1000:
+        raise _invalid(["query", "limit"], "at most 1000 items a page in JSON")
+    where = TimelineFilter(
+        conflict=conflict, types=tuple(type or ()), actor=actor, location=location,
+        from_us=_micros("from", from_) if from_ is not None else None,
+        to_us=_micros("to", to) if to is not None else None,
+        bbox=_bbox(bbox) if bbox is not None else None, include_retracted=include_retracted,
+    )
+    after = _decode_cursor(cursor) if cursor is not None else None
+    _caught_up(request, min_position)
+    with request.app.state.read_model.reading() as db:
+        items, next_key = queries.timeline_page(db, where, limit, after)
+    next_cursor = _encode_cursor(next_key) if next_key else None
+    headers = {}
+    if next_cursor:
+        headers["Link"] = f'<{request.url.include_query_params(cursor=next_cursor)}>; rel="next"'
+    if kind == "csv":
+        return Response(_csv(items), media_type="text/csv; charset=utf-8", headers=headers)
+    if kind == "geojson":
+        return JSONResponse(_geojson(items), media_type="application/geo+json", headers=headers)
+    return JSONResponse({"items": items, "next_cursor": next_cursor}, headers=headers)
+
+
+def _csv(items: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(ITEM_FIELDS)
+    for item in items:
+        writer.writerow([_cell(item.get(name)) for name in ITEM_FIELDS])
+    return out.getvalue()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _geojson(items: list[dict[str, Any]]) -> dict[str, Any]:
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point",
+                         "coordinates": [item["location"]["lon"], item["location"]["lat"]]},
+            "properties": item,
+        }
+        for item in items
+        if "lat" in item.get("location", {}) and "lon" in item.get("location", {})
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+@router.get("/ceasefires")
+def ceasefires(request: Request, _: Reader, conflict: str | None = None, at: At = None,
+               min_position: MinPosition = None) -> dict[str, Any]:
+    """Every ceasefire agreed by ``at``, ordered by the start of its period in effect."""
+    moment = _at(at)
+    _caught_up(request, min_position)
+    with request.app.state.read_model.reading() as db:
+        return {"items": queries.ceasefire_list(db, conflict, moment)}
+
+
+@router.get("/ceasefires/{ceasefire_id}", responses={404: {"description": "no such ceasefire"}})
+def ceasefire(request: Request, ceasefire_id: str, _: Reader, conflict: str, at: At = None,
+              min_position: MinPosition = None) -> dict[str, Any]:
+    """One ceasefire's status at world time ``at``."""
+    moment = _at(at)
+    _caught_up(request, min_position)
+    with request.app.state.read_model.reading() as db:
+        status = queries.ceasefire_status(db, conflict, ceasefire_id, moment)
+    if status is None:
+        raise Problem(404, f"no ceasefire {ceasefire_id!r} agreed in {conflict!r} by "
+                      f"{format_utc(datetime.fromtimestamp(moment / 1e6, UTC))}",
+                      kind="not-found")
+    return status
+
+
+@router.get("/conflicts/{conflict}/status")
+def conflict_status(request: Request, conflict: str, _: Reader, at: At = None,
+                    min_position: MinPosition = None) -> dict[str, Any]:
+    """Whether a ceasefire is in effect at ``at``, and which (the latest start wins)."""
+    moment = _at(at)
+    _caught_up(request, min_position)
+    with request.app.state.read_model.reading() as db:
+        answer = queries.conflict_status(db, conflict, moment)
+    return {"conflict": conflict,
+            "at": format_utc(datetime.fromtimestamp(moment / 1e6, UTC)),
+            "state": answer["state"], "ceasefire": answer["ceasefire"]}
