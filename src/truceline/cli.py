@@ -197,9 +197,14 @@ def rebuild() -> None:
     remove_files(scratch)
     read_model = ReadModel(scratch)
     follower = Follower(application, read_model, page_size=5000)
-    progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                        TextColumn("{task.completed}/{task.total} events"),
-                        TimeRemainingColumn(), console=err, disable=not err.is_terminal)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} events"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    )
     try:
         with progress:
             task = progress.add_task("projecting", total=application.log_position())

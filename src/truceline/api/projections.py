@@ -36,8 +36,13 @@ _MEDIA = {"csv": "text/csv", "geojson": "application/geo+json", "json": "applica
 
 def _invalid(loc: Loc, msg: str) -> Problem:
     where = ".".join(str(part) for part in loc)
-    return Problem(422, f"{where}: {msg}", title="Invalid request", kind="invalid-request",
-                   errors=[{"loc": loc, "msg": msg}])
+    return Problem(
+        422,
+        f"{where}: {msg}",
+        title="Invalid request",
+        kind="invalid-request",
+        errors=[{"loc": loc, "msg": msg}],
+    )
 
 
 def _micros(name: str, value: str) -> int:
@@ -56,8 +61,12 @@ def _caught_up(request: Request, min_position: int | None) -> None:
         return
     settings = request.app.state.settings
     if not request.app.state.follower.wait_for(min_position, settings.read_wait_seconds):
-        raise Problem(503, f"the read models have not reached position {min_position} yet",
-                      kind="not-caught-up", headers={"Retry-After": "1"})
+        raise Problem(
+            503,
+            f"the read models have not reached position {min_position} yet",
+            kind="not-caught-up",
+            headers={"Retry-After": "1"},
+        )
 
 
 def _bbox(value: str) -> tuple[float, float, float, float]:
@@ -69,8 +78,9 @@ def _bbox(value: str) -> tuple[float, float, float, float]:
         raise _invalid(["query", "bbox"], "bbox is minLon,minLat,maxLon,maxLat: four numbers")
     min_lon, min_lat, max_lon, max_lat = parts
     if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
-        raise _invalid(["query", "bbox"], "longitudes in [-180, 180], latitudes in [-90, 90], "
-                       "minLat <= maxLat")
+        raise _invalid(
+            ["query", "bbox"], "longitudes in [-180, 180], latitudes in [-90, 90], minLat <= maxLat"
+        )
     return min_lon, min_lat, max_lon, max_lat
 
 
@@ -110,8 +120,9 @@ def timeline(
     _: Reader,
     conflict: str | None = None,
     type: Annotated[list[str] | None, Query(description="repeatable")] = None,
-    actor: Annotated[str | None, Query(description="perpetrator, initiator, party, accused "
-                                                    "or speaker")] = None,
+    actor: Annotated[
+        str | None, Query(description="perpetrator, initiator, party, accused or speaker")
+    ] = None,
     location: Annotated[str | None, Query(description="location name")] = None,
     from_: Annotated[str | None, Query(alias="from", description="occurred_at >= this")] = None,
     to: Annotated[str | None, Query(description="occurred_at <= this")] = None,
@@ -127,10 +138,14 @@ def timeline(
     if kind == "json" and limit > 1000:
         raise _invalid(["query", "limit"], "at most 1000 items a page in JSON")
     where = TimelineFilter(
-        conflict=conflict, types=tuple(type or ()), actor=actor, location=location,
+        conflict=conflict,
+        types=tuple(type or ()),
+        actor=actor,
+        location=location,
         from_us=_micros("from", from_) if from_ is not None else None,
         to_us=_micros("to", to) if to is not None else None,
-        bbox=_bbox(bbox) if bbox is not None else None, include_retracted=include_retracted,
+        bbox=_bbox(bbox) if bbox is not None else None,
+        include_retracted=include_retracted,
     )
     after = _decode_cursor(cursor) if cursor is not None else None
     _caught_up(request, min_position)
@@ -170,8 +185,10 @@ def _geojson(items: list[dict[str, Any]]) -> dict[str, Any]:
     features = [
         {
             "type": "Feature",
-            "geometry": {"type": "Point",
-                         "coordinates": [item["location"]["lon"], item["location"]["lat"]]},
+            "geometry": {
+                "type": "Point",
+                "coordinates": [item["location"]["lon"], item["location"]["lat"]],
+            },
             "properties": item,
         }
         for item in items
@@ -181,8 +198,13 @@ def _geojson(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 @router.get("/ceasefires")
-def ceasefires(request: Request, _: Reader, conflict: str | None = None, at: At = None,
-               min_position: MinPosition = None) -> dict[str, Any]:
+def ceasefires(
+    request: Request,
+    _: Reader,
+    conflict: str | None = None,
+    at: At = None,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
     """Every ceasefire agreed by ``at``, ordered by the start of its period in effect."""
     moment = _at(at)
     _caught_up(request, min_position)
@@ -191,28 +213,41 @@ def ceasefires(request: Request, _: Reader, conflict: str | None = None, at: At 
 
 
 @router.get("/ceasefires/{ceasefire_id}", responses={404: {"description": "no such ceasefire"}})
-def ceasefire(request: Request, ceasefire_id: str, _: Reader, conflict: str, at: At = None,
-              min_position: MinPosition = None) -> dict[str, Any]:
+def ceasefire(
+    request: Request,
+    ceasefire_id: str,
+    _: Reader,
+    conflict: str,
+    at: At = None,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
     """One ceasefire's status at world time ``at``."""
     moment = _at(at)
     _caught_up(request, min_position)
     with request.app.state.read_model.reading() as db:
         status = queries.ceasefire_status(db, conflict, ceasefire_id, moment)
     if status is None:
-        raise Problem(404, f"no ceasefire {ceasefire_id!r} agreed in {conflict!r} by "
-                      f"{format_utc(datetime.fromtimestamp(moment / 1e6, UTC))}",
-                      kind="not-found")
+        raise Problem(
+            404,
+            f"no ceasefire {ceasefire_id!r} agreed in {conflict!r} by "
+            f"{format_utc(datetime.fromtimestamp(moment / 1e6, UTC))}",
+            kind="not-found",
+        )
     return status
 
 
 @router.get("/conflicts/{conflict}/status")
-def conflict_status(request: Request, conflict: str, _: Reader, at: At = None,
-                    min_position: MinPosition = None) -> dict[str, Any]:
+def conflict_status(
+    request: Request, conflict: str, _: Reader, at: At = None, min_position: MinPosition = None
+) -> dict[str, Any]:
     """Whether a ceasefire is in effect at ``at``, and which (the latest start wins)."""
     moment = _at(at)
     _caught_up(request, min_position)
     with request.app.state.read_model.reading() as db:
         answer = queries.conflict_status(db, conflict, moment)
-    return {"conflict": conflict,
-            "at": format_utc(datetime.fromtimestamp(moment / 1e6, UTC)),
-            "state": answer["state"], "ceasefire": answer["ceasefire"]}
+    return {
+        "conflict": conflict,
+        "at": format_utc(datetime.fromtimestamp(moment / 1e6, UTC)),
+        "state": answer["state"],
+        "ceasefire": answer["ceasefire"],
+    }

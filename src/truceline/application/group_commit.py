@@ -23,8 +23,12 @@ _STOP = None
 class GroupCommitter:
     """One writer thread in front of :meth:`Truceline.append_group`."""
 
-    def __init__(self, app: Truceline, max_group_events: int = 20_000,
-                 on_commit: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        app: Truceline,
+        max_group_events: int = 20_000,
+        on_commit: Callable[[], None] | None = None,
+    ):
         self.app = app
         self.on_commit = on_commit
         self.max_group_events = max_group_events

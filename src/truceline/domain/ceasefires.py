@@ -149,6 +149,7 @@ class Observed:
 class Incident:
     """One incident that breaks (or possibly breaks) one ceasefire."""
 
+    key: str  # what makes it one: the inferred or named event, or the unnamed report
     event_id: str  # the event that defines it: the inferred event, or the first report
     position: int
     occurred_at: int  # of the defining event
@@ -205,23 +206,38 @@ def incidents(
     for event in inferred.values():
         names = [n for n in (event.perpetrator, event.initiator) if n]
         found.append(
-            _incident(period, event, event, "inferred", names + accused.get(event.event_id, []))
+            _incident(
+                period,
+                event.event_id,
+                event,
+                event,
+                "inferred",
+                names + accused.get(event.event_id, []),
+            )
         )
     for key, group in reported.items():
         first = group[0]
         occupied = named.get(key, first)
         found.append(
-            _incident(period, first, occupied, "reported", [r.accused for r in group if r.accused])
+            _incident(
+                period, key, first, occupied, "reported", [r.accused for r in group if r.accused]
+            )
         )
     return [incident for incident in found if incident is not None]
 
 
 def _incident(
-    period: Period, defining: Observed, occupied: Observed, kind: str, names: list[str]
+    period: Period,
+    key: str,
+    defining: Observed,
+    occupied: Observed,
+    kind: str,
+    names: list[str],
 ) -> Incident | None:
     if not period.overlaps(occupied.window):
         return None
     return Incident(
+        key=key,
         event_id=defining.event_id,
         position=defining.position,
         occurred_at=defining.occurred_at,

@@ -1,14 +1,16 @@
 """The ceasefire projection: ``ceasefires`` (periods in effect) and ``breaches``.
 
-After each page the projection recomputes the ceasefires the page may have changed, with
-the pure rules of :mod:`truceline.domain.ceasefires`, from the current ``timeline`` rows:
+After each page, with the pure rules of :mod:`truceline.domain.ceasefires` and the
+current ``timeline`` rows:
 
-- a ceasefire's agreement or end (or an amendment of one) can move every period of its
-  conflict (supersession), so every ceasefire of that conflict is recomputed;
-- any other event can change only the ceasefires whose period overlaps its window (old
-  or new) or that it reports a breach of.
+- the periods of every ceasefire of a conflict whose lifecycle the page touched (an
+  agreement or end, or an amendment of one) are recomputed; a ceasefire whose period or
+  definition changed gets all its breaches recomputed;
+- for the other ceasefires only the incidents the page touched are recomputed: an
+  incident is identified by its key (the inferred or named event, or the unnamed report),
+  and ``incidents()`` given just that key's events returns just that incident.
 
-Queries then answer a status at any world time ``at`` from these rows alone.
+So catching up costs about the same per event whatever the length of the log.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from truceline.domain.ceasefires import (
     INCIDENT_TYPES,
     Ceasefire,
     End,
+    Incident,
     Observed,
     Period,
     incidents,
@@ -32,16 +35,20 @@ from truceline.domain.ceasefires import (
 from truceline.domain.timeline import LIFECYCLE_TYPES, window
 from truceline.domain.times import parse_utc, to_micros
 
+# The longest window an event can occupy (a month, plus a clock change): incidents that
+# can overlap a period start at most this long before it.
+MAX_WINDOW = 33 * 86_400 * 1_000_000
+FOREVER = 2**62
+
 
 @dataclass
 class _ConflictChanges:
     lifecycle: bool = False
-    span: tuple[int, int] | None = None
-    reported: set[str] = field(default_factory=set)
+    versions: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Touched:
-    """What a page changed, per conflict, to know which ceasefires to recompute."""
+    """What a page changed, per conflict: each affected event version, old and new."""
 
     def __init__(self) -> None:
         self.conflicts: dict[str, _ConflictChanges] = {}
@@ -50,48 +57,51 @@ class Touched:
         changes = self.conflicts.setdefault(event["conflict"], _ConflictChanges())
         if event["type"] in LIFECYCLE_TYPES:
             changes.lifecycle = True
-            return
-        start, end = window(event)
-        if changes.span is None:
-            changes.span = (start, end)
         else:
-            changes.span = (min(changes.span[0], start), max(changes.span[1], end))
-        if event["type"] == "ceasefire_breached":
-            changes.reported.add(event["ceasefire_id"])
+            changes.versions.append(event)
 
 
 def recompute_ceasefires(db: sqlite_utils.Database, touched: Touched) -> None:
     for conflict, changes in touched.conflicts.items():
-        ceasefires, ends = _lifecycle(db, conflict)
-        in_effect = periods(ceasefires, ends)
-        if changes.lifecycle:
-            _write_ceasefires(db, conflict, ceasefires, in_effect)
-        for ceasefire in ceasefires:
-            period = in_effect[ceasefire.ceasefire_id]
-            if (
-                changes.lifecycle
-                or ceasefire.ceasefire_id in changes.reported
-                or (changes.span is not None and _near(period, changes.span))
-            ):
-                _write_breaches(db, ceasefire, period)
+        rebuilt = _update_lifecycle(db, conflict) if changes.lifecycle else set()
+        stored = _stored_ceasefires(db, conflict)
+        keys: dict[str, set[str]] = {}
+        for version in changes.versions:
+            event_keys = {version["event_id"]}
+            if "incident_event_id" in version:
+                event_keys.add(version["incident_event_id"])
+            span = window(version)
+            for ceasefire, period in stored.values():
+                if ceasefire.ceasefire_id in rebuilt:
+                    continue
+                if _overlaps(period, span) or version.get("ceasefire_id") == ceasefire.ceasefire_id:
+                    keys.setdefault(ceasefire.ceasefire_id, set()).update(event_keys)
+        for ceasefire_id, incident_keys in keys.items():
+            ceasefire, period = stored[ceasefire_id]
+            _update_incidents(db, ceasefire, period, sorted(incident_keys))
 
 
-def _near(period: Period, span: tuple[int, int]) -> bool:
-    stop = period.stop if period.stop is not None else 2**62
+def _overlaps(period: Period, span: tuple[int, int]) -> bool:
+    stop = period.stop if period.stop is not None else FOREVER
     return span[0] <= stop and span[1] >= period.start
 
 
-def _rows(db: sqlite_utils.Database, where: str, params: list[Any]) -> list[dict[str, Any]]:
-    cursor = db.execute(
-        f"SELECT event_id, position, item FROM timeline WHERE valid_to IS NULL AND {where}",
-        params,
-    )
-    return [json.loads(item) for _, _, item in cursor.fetchall()]
+def _items(db: sqlite_utils.Database, where: str, params: list[Any]) -> list[dict[str, Any]]:
+    cursor = db.execute(f"SELECT item FROM timeline WHERE valid_to IS NULL AND {where}", params)
+    return [json.loads(item) for (item,) in cursor.fetchall()]
 
 
-def _lifecycle(db: sqlite_utils.Database, conflict: str) -> tuple[list[Ceasefire], dict[str, End]]:
-    agreed = _rows(db, "conflict = ? AND type = 'ceasefire_agreed' AND retracted = 0", [conflict])
-    ended = _rows(db, "conflict = ? AND type = 'ceasefire_ended' AND retracted = 0", [conflict])
+def _us(text: str) -> int:
+    return to_micros(parse_utc(text))
+
+
+# -- lifecycle: periods -----------------------------------------------------------------
+
+
+def _update_lifecycle(db: sqlite_utils.Database, conflict: str) -> set[str]:
+    """Recompute the conflict's periods; return the ceasefires whose breaches were rebuilt."""
+    agreed = _items(db, "conflict = ? AND type = 'ceasefire_agreed' AND retracted = 0", [conflict])
+    ended = _items(db, "conflict = ? AND type = 'ceasefire_ended' AND retracted = 0", [conflict])
     ceasefires = [
         Ceasefire(
             conflict=conflict,
@@ -109,46 +119,75 @@ def _lifecycle(db: sqlite_utils.Database, conflict: str) -> tuple[list[Ceasefire
     ends: dict[str, End] = {}
     for e in sorted(ended, key=lambda e: e["position"]):
         ends.setdefault(e["ceasefire_id"], End(_us(e["occurred_at"]), e["reason"], e["position"]))
-    return ceasefires, ends
+    in_effect = periods(ceasefires, ends)
+    new_rows = {c.ceasefire_id: _ceasefire_row(c, in_effect[c.ceasefire_id]) for c in ceasefires}
+    old_rows = {
+        row["ceasefire_id"]: row
+        for row in db.table("ceasefires").rows_where("conflict = ?", [conflict])
+    }
+    rebuilt = set()
+    for ceasefire_id in old_rows.keys() - new_rows.keys():
+        db.execute(
+            "DELETE FROM ceasefires WHERE conflict = ? AND ceasefire_id = ?",
+            [conflict, ceasefire_id],
+        )
+        db.execute(
+            "DELETE FROM breaches WHERE conflict = ? AND ceasefire_id = ?", [conflict, ceasefire_id]
+        )
+    for ceasefire in ceasefires:
+        row = new_rows[ceasefire.ceasefire_id]
+        if old_rows.get(ceasefire.ceasefire_id) != row:
+            db.table("ceasefires").upsert(row, pk=("conflict", "ceasefire_id"))
+            _rebuild_breaches(db, ceasefire, in_effect[ceasefire.ceasefire_id])
+            rebuilt.add(ceasefire.ceasefire_id)
+    return rebuilt
 
 
-def _us(text: str) -> int:
-    return to_micros(parse_utc(text))
+def _ceasefire_row(c: Ceasefire, period: Period) -> dict[str, Any]:
+    return {
+        "conflict": c.conflict,
+        "ceasefire_id": c.ceasefire_id,
+        "event_id": c.event_id,
+        "position": c.position,
+        "parties": json.dumps(list(c.parties)),
+        "mediators": json.dumps(list(c.mediators)),
+        "agreed_us": c.agreed_at,
+        "effective_us": c.effective_at,
+        "ends_us": c.ends_at,
+        "start_us": c.start,
+        "stop_us": period.stop,
+        "stop_reason": period.stop_reason,
+        "superseded_by": period.superseded_by,
+    }
 
 
-def _write_ceasefires(
-    db: sqlite_utils.Database,
-    conflict: str,
-    ceasefires: list[Ceasefire],
-    in_effect: dict[str, Period],
-) -> None:
-    live = {c.ceasefire_id for c in ceasefires}
-    for (gone,) in db.execute(
-        "SELECT ceasefire_id FROM ceasefires WHERE conflict = ?", [conflict]
-    ).fetchall():
-        if gone not in live:
-            db.execute(
-                "DELETE FROM breaches WHERE conflict = ? AND ceasefire_id = ?", [conflict, gone]
-            )
-    db.execute("DELETE FROM ceasefires WHERE conflict = ?", [conflict])
-    db.table("ceasefires").insert_all(
-        {
-            "conflict": conflict,
-            "ceasefire_id": c.ceasefire_id,
-            "event_id": c.event_id,
-            "position": c.position,
-            "parties": json.dumps(list(c.parties)),
-            "mediators": json.dumps(list(c.mediators)),
-            "agreed_us": c.agreed_at,
-            "effective_us": c.effective_at,
-            "ends_us": c.ends_at,
-            "start_us": c.start,
-            "stop_us": in_effect[c.ceasefire_id].stop,
-            "stop_reason": in_effect[c.ceasefire_id].stop_reason,
-            "superseded_by": in_effect[c.ceasefire_id].superseded_by,
-        }
-        for c in ceasefires
+def _stored_ceasefires(
+    db: sqlite_utils.Database, conflict: str
+) -> dict[str, tuple[Ceasefire, Period]]:
+    return {
+        row["ceasefire_id"]: ceasefire_from_row(row)
+        for row in db.table("ceasefires").rows_where("conflict = ?", [conflict])
+    }
+
+
+def ceasefire_from_row(row: dict[str, Any]) -> tuple[Ceasefire, Period]:
+    ceasefire = Ceasefire(
+        row["conflict"],
+        row["ceasefire_id"],
+        row["event_id"],
+        row["position"],
+        tuple(json.loads(row["parties"])),
+        tuple(json.loads(row["mediators"])),
+        row["agreed_us"],
+        row["effective_us"],
+        row["ends_us"],
     )
+    return ceasefire, Period(
+        row["start_us"], row["stop_us"], row["stop_reason"], row["superseded_by"]
+    )
+
+
+# -- breaches ------------------------------------------------------------------------------
 
 
 def _observed(event: dict[str, Any]) -> Observed:
@@ -166,31 +205,84 @@ def _observed(event: dict[str, Any]) -> Observed:
     )
 
 
-def _write_breaches(db: sqlite_utils.Database, ceasefire: Ceasefire, period: Period) -> None:
-    conflict, ceasefire_id = ceasefire.conflict, ceasefire.ceasefire_id
+def _reports(
+    db: sqlite_utils.Database, ceasefire: Ceasefire, extra: str = "", params: Iterable[Any] = ()
+) -> list[dict[str, Any]]:
+    return _items(
+        db,
+        "conflict = ? AND ceasefire_id = ? AND type = 'ceasefire_breached' "
+        f"AND retracted = 0 {extra}",
+        [ceasefire.conflict, ceasefire.ceasefire_id, *params],
+    )
+
+
+def _unretracted(db: sqlite_utils.Database, event_ids: Iterable[str]) -> dict[str, Observed]:
+    ids = sorted(set(event_ids))
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    return {
+        e["event_id"]: _observed(e)
+        for e in _items(db, f"event_id IN ({marks}) AND retracted = 0", ids)
+    }
+
+
+def _rebuild_breaches(db: sqlite_utils.Database, ceasefire: Ceasefire, period: Period) -> None:
     db.execute(
-        "DELETE FROM breaches WHERE conflict = ? AND ceasefire_id = ?", [conflict, ceasefire_id]
+        "DELETE FROM breaches WHERE conflict = ? AND ceasefire_id = ?",
+        [ceasefire.conflict, ceasefire.ceasefire_id],
     )
-    stop = period.stop if period.stop is not None else 2**62
+    stop = period.stop if period.stop is not None else FOREVER
     marks = ",".join("?" * len(INCIDENT_TYPES))
-    candidates = _rows(
+    candidates = _items(
         db,
-        f"conflict = ? AND type IN ({marks}) AND retracted = 0 AND window_start <= ? "
-        "AND window_end >= ?",
-        [conflict, *sorted(INCIDENT_TYPES), stop, period.start],
+        f"conflict = ? AND type IN ({marks}) AND retracted = 0 "
+        "AND window_start BETWEEN ? AND ? AND window_end >= ?",
+        [
+            ceasefire.conflict,
+            *sorted(INCIDENT_TYPES),
+            period.start - MAX_WINDOW,
+            stop,
+            period.start,
+        ],
     )
-    reports = _rows(
+    reports = _reports(db, ceasefire)
+    named = _unretracted(db, (r["incident_event_id"] for r in reports if "incident_event_id" in r))
+    _insert(
         db,
-        "conflict = ? AND ceasefire_id = ? AND type = 'ceasefire_breached' AND retracted = 0",
-        [conflict, ceasefire_id],
+        ceasefire,
+        incidents(ceasefire, period, map(_observed, candidates), map(_observed, reports), named),
     )
-    named_ids = sorted({r["incident_event_id"] for r in reports if "incident_event_id" in r})
-    named = _named(db, named_ids)
-    found = incidents(ceasefire, period, map(_observed, candidates), map(_observed, reports), named)
+
+
+def _update_incidents(
+    db: sqlite_utils.Database, ceasefire: Ceasefire, period: Period, keys: list[str]
+) -> None:
+    """Recompute the incidents with these keys: what each key's own events make of it."""
+    marks = ",".join("?" * len(keys))
+    db.execute(
+        f"DELETE FROM breaches WHERE conflict = ? AND ceasefire_id = ? AND key IN ({marks})",
+        [ceasefire.conflict, ceasefire.ceasefire_id, *keys],
+    )
+    events = _unretracted(db, keys)
+    candidates = [e for e in events.values() if e.type in INCIDENT_TYPES]
+    reports = _reports(
+        db,
+        ceasefire,
+        f"AND (incident_event_id IN ({marks}) OR event_id IN ({marks}))",
+        [*keys, *keys],
+    )
+    _insert(
+        db, ceasefire, incidents(ceasefire, period, candidates, map(_observed, reports), events)
+    )
+
+
+def _insert(db: sqlite_utils.Database, ceasefire: Ceasefire, found: Iterable[Incident]) -> None:
     db.table("breaches").insert_all(
         {
-            "conflict": conflict,
-            "ceasefire_id": ceasefire_id,
+            "conflict": ceasefire.conflict,
+            "ceasefire_id": ceasefire.ceasefire_id,
+            "key": i.key,
             "event_id": i.event_id,
             "position": i.position,
             "occurred_us": i.occurred_at,
@@ -203,14 +295,3 @@ def _write_breaches(db: sqlite_utils.Database, ceasefire: Ceasefire, period: Per
         }
         for i in found
     )
-
-
-def _named(db: sqlite_utils.Database, event_ids: Iterable[str]) -> dict[str, Observed]:
-    ids = list(event_ids)
-    if not ids:
-        return {}
-    marks = ",".join("?" * len(ids))
-    return {
-        e["event_id"]: _observed(e)
-        for e in _rows(db, f"event_id IN ({marks}) AND retracted = 0", ids)
-    }

@@ -13,7 +13,8 @@ from typing import Any
 
 import sqlite_utils
 
-from truceline.domain.ceasefires import Ceasefire, Incident, Period, status_at
+from truceline.domain.ceasefires import Incident, status_at
+from truceline.projections.ceasefires import ceasefire_from_row
 
 
 @dataclass(frozen=True)
@@ -84,56 +85,25 @@ def timeline_page(
     return items, ((rows[-1][0], rows[-1][1]) if more else None)
 
 
-_CEASEFIRE_COLUMNS = (
-    "conflict, ceasefire_id, event_id, position, parties, mediators, agreed_us, effective_us, "
-    "ends_us, start_us, stop_us, stop_reason, superseded_by"
-)
-
-
-def _status(db: sqlite_utils.Database, row: tuple[Any, ...], at: int) -> dict[str, Any] | None:
-    (
-        conflict,
-        ceasefire_id,
-        event_id,
-        position,
-        parties,
-        mediators,
-        agreed,
-        effective,
-        ends,
-        start,
-        stop,
-        stop_reason,
-        superseded_by,
-    ) = row
-    ceasefire = Ceasefire(
-        conflict,
-        ceasefire_id,
-        event_id,
-        position,
-        tuple(json.loads(parties)),
-        tuple(json.loads(mediators)),
-        agreed,
-        effective,
-        ends,
-    )
-    period = Period(start, stop, stop_reason, superseded_by)
+def _status(db: sqlite_utils.Database, row: dict[str, Any], at: int) -> dict[str, Any] | None:
+    ceasefire, period = ceasefire_from_row(row)
     found = [
         Incident(
-            event_id=r[0],
-            position=r[1],
-            occurred_at=r[2],
-            happened_at=r[3],
-            kind=r[4],
-            window=(r[5], r[6]),
-            attributed=tuple(json.loads(r[7])),
-            certain=bool(r[8]),
+            key=r[0],
+            event_id=r[1],
+            position=r[2],
+            occurred_at=r[3],
+            happened_at=r[4],
+            kind=r[5],
+            window=(r[6], r[7]),
+            attributed=tuple(json.loads(r[8])),
+            certain=bool(r[9]),
         )
         for r in db.execute(
-            "SELECT event_id, position, occurred_us, happened_us, kind, window_start, "
+            "SELECT key, event_id, position, occurred_us, happened_us, kind, window_start, "
             "window_end, attributed, certain FROM breaches "
             "WHERE conflict = ? AND ceasefire_id = ? AND window_end <= ?",
-            [conflict, ceasefire_id, at],
+            [ceasefire.conflict, ceasefire.ceasefire_id, at],
         ).fetchall()
     ]
     return status_at(ceasefire, period, found, at)
@@ -143,23 +113,25 @@ def ceasefire_status(
     db: sqlite_utils.Database, conflict: str, ceasefire_id: str, at: int
 ) -> dict[str, Any] | None:
     """One ceasefire's status at ``at``; None if it does not exist (yet)."""
-    row = db.execute(
-        f"SELECT {_CEASEFIRE_COLUMNS} FROM ceasefires WHERE conflict = ? AND ceasefire_id = ?",
-        [conflict, ceasefire_id],
-    ).fetchone()
-    return None if row is None else _status(db, row, at)
+    rows = list(
+        db.table("ceasefires").rows_where(
+            "conflict = ? AND ceasefire_id = ?", [conflict, ceasefire_id]
+        )
+    )
+    return _status(db, rows[0], at) if rows else None
 
 
 def ceasefire_list(
     db: sqlite_utils.Database, conflict: str | None, at: int
 ) -> list[dict[str, Any]]:
     """Every ceasefire agreed at or before ``at``, by the start of its period in effect."""
-    sql = f"SELECT {_CEASEFIRE_COLUMNS} FROM ceasefires WHERE agreed_us <= ?"
-    params: list[Any] = [at]
-    if conflict is not None:
-        sql += " AND conflict = ?"
-        params.append(conflict)
-    rows = db.execute(sql + " ORDER BY start_us, position", params).fetchall()
+    where, params = "agreed_us <= ?", [at]
+    if conflict is None:
+        rows = db.table("ceasefires").rows_where(where, params, order_by="start_us, position")
+    else:
+        rows = db.table("ceasefires").rows_where(
+            where + " AND conflict = ?", [at, conflict], order_by="start_us, position"
+        )
     return [status for row in rows if (status := _status(db, row, at)) is not None]
 
 

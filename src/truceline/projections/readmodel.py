@@ -47,6 +47,7 @@ _SCHEMA: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "window_start": int,
             "window_end": int,
             "ceasefire_id": str,
+            "incident_event_id": str,
             "location": str,
             "lat": float,
             "lon": float,
@@ -91,6 +92,7 @@ _SCHEMA: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {
             "conflict": str,
             "ceasefire_id": str,
+            "key": str,
             "event_id": str,
             "position": int,
             "occurred_us": int,
@@ -101,7 +103,7 @@ _SCHEMA: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "attributed": str,
             "certain": int,
         },
-        {"pk": ("conflict", "ceasefire_id", "event_id")},
+        {"pk": ("conflict", "ceasefire_id", "key")},
     ),
     "log_meta": ({"id": int, "position": int, "hash": str}, {"pk": "id"}),
 }

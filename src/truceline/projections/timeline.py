@@ -117,6 +117,7 @@ def _write_version(
             "window_start": start,
             "window_end": end,
             "ceasefire_id": event.get("ceasefire_id"),
+            "incident_event_id": event.get("incident_event_id"),
             "location": location.get("name"),
             "lat": location.get("lat"),
             "lon": location.get("lon"),
