@@ -13,6 +13,7 @@ from typing import IO, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -31,6 +32,11 @@ app = typer.Typer(
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 err = Console(stderr=True, soft_wrap=True)
+
+
+def _error(message: str) -> None:
+    # The message may quote the user's input: never let rich read it as markup.
+    err.print("[red]error:[/red] " + escape(message))
 
 
 def _application() -> Truceline:
@@ -64,7 +70,7 @@ def keys_create(
 ) -> None:
     """Create a key; its secret is printed once, as the last line."""
     if role not in ROLES:
-        err.print(f"[red]error:[/red] unknown role {role!r}: one of {', '.join(ROLES)}")
+        _error(f"unknown role {role!r}: one of {', '.join(ROLES)}")
         raise typer.Exit(2)
     application = _application()
     try:
@@ -86,12 +92,19 @@ def keys_list() -> None:
         rows = application.store.list_keys()
     finally:
         application.close()
-    table = Table("key_id", "name", "role", "created_at", "revoked_at")
+    columns = ("key_id", "name", "role", "created_at", "revoked_at")
+    out = Console()
+    if not out.is_terminal:  # piped: tab-separated lines, never cut to a width
+        print("\t".join(columns))
+        for row in rows:
+            print("\t".join(str(row[c] or "") for c in columns))
+        return
+    table = Table(*columns)
     for row in rows:
         table.add_row(
             *(str(row[c] or "") for c in ("key_id", "name", "role", "created_at", "revoked_at"))
         )
-    Console().print(table)
+    out.print(table)
 
 
 @keys_app.command("revoke")
@@ -107,7 +120,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key's id, key_..
     finally:
         application.close()
     if not done:
-        err.print(f"[red]error:[/red] no active key {key_id!r}")
+        _error(f"no active key {key_id!r}")
         raise typer.Exit(1)
     print(f"revoked {key_id}")
 
@@ -143,7 +156,7 @@ def import_(
     else:
         path = Path(file)
         if not path.is_file():
-            err.print(f"[red]error:[/red] no file {file}")
+            _error(f"no file {file}")
             raise typer.Exit(2)
         stream, size = path.open("rb"), path.stat().st_size
     show = err.is_terminal
@@ -164,7 +177,7 @@ def import_(
             lines = _lines(stream, progress, size)
             count = application.import_events(lines, f"local:{getpass.getuser()}")
     except ImportFailed as failure:
-        err.print(f"[red]error:[/red] {failure}; nothing was imported")
+        _error(f"{failure}; nothing was imported")
         raise typer.Exit(1) from None
     finally:
         application.close()

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 # a full date, a time of at least hours and minutes, an optional offset or Z.
 _RFC3339 = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)"
-    r"(?P<offset>[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$"
+    r"(?P<offset>[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)?"
 )
 
 
@@ -55,7 +55,7 @@ def zone(name: str) -> ZoneInfo:
 
 def has_offset(text: str) -> bool:
     """True when ``text`` is an RFC 3339 time that carries its own offset or Z."""
-    match = _RFC3339.match(text)
+    match = _RFC3339.fullmatch(text)
     return bool(match and match.group("offset"))
 
 
@@ -66,7 +66,7 @@ def parse_time(text: str, timezone: str | None) -> ParsedTime:
     takes the earlier offset; a nonexistent one (a clock set forward) moves forward:
     both are what ``zoneinfo`` does with ``fold=0``.
     """
-    match = _RFC3339.match(text)
+    match = _RFC3339.fullmatch(text)
     if not match:
         raise TimeError(
             f"{text!r} is not an RFC 3339 time: write e.g. '2020-10-17T03:00:00+04:00', "

@@ -7,6 +7,7 @@ that sends ``"exact"``), and which keeps the original wall times in ``local_time
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,6 +17,8 @@ from truceline.domain.events import EVENT_TYPES, IDENTITY_FIELDS, Envelope
 from truceline.domain.times import TimeError, format_utc, format_wall, parse_time, zone
 
 NormalizedEvent = dict[str, Any]
+
+_SECONDS_OFFSET = re.compile(r"[+-]\d{2}:\d{2}:\d{2}$")
 
 _CASUALTY_RANGES = (
     ("killed_low", "killed", "killed_high"),
@@ -148,5 +151,8 @@ def as_posted(stored: NormalizedEvent) -> dict[str, Any]:
     wall times (with their offsets) replace the UTC ones, so that re-importing an export
     stores exactly the same event again."""
     event = {key: value for key, value in stored.items() if key != "local_times"}
-    event.update(stored.get("local_times", {}))
+    for name, wall in stored.get("local_times", {}).items():
+        # Before standard time, zones had offsets in seconds (Baku: +03:19:24), which
+        # RFC 3339 cannot write: give such a time without its offset, in the event's zone.
+        event[name] = _SECONDS_OFFSET.sub("", wall)
     return event
