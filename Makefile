@@ -28,8 +28,11 @@ typecheck: install
 test: install lint typecheck
 	$(BIN)/pytest -q
 
+# BENCH_EVENTS=20000 make bench for a quick look; the figures in bench/results.md are
+# from the default million.
+BENCH_EVENTS ?= 1000000
 bench: install
-	@echo "No benchmarks yet: they arrive with the projections and performance work."
+	$(BIN)/python bench/run.py --events $(BENCH_EVENTS) --out bench/results.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -221,7 +221,7 @@ def rebuild() -> None:
     try:
         with progress:
             task = progress.add_task("projecting", total=application.log_position())
-            count = follower.catch_up(lambda n: progress.advance(task, n))
+            count = follower.catch_up(lambda n: progress.advance(task, n), bulk=True)
     finally:
         read_model.close()
         application.close()

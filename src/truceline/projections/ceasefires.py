@@ -44,7 +44,7 @@ FOREVER = 2**62
 @dataclass
 class _ConflictChanges:
     lifecycle: bool = False
-    versions: list[dict[str, Any]] = field(default_factory=list)
+    versions: list[tuple[dict[str, Any], tuple[int, int]]] = field(default_factory=list)
 
 
 class Touched:
@@ -53,12 +53,13 @@ class Touched:
     def __init__(self) -> None:
         self.conflicts: dict[str, _ConflictChanges] = {}
 
-    def add(self, event: dict[str, Any]) -> None:
+    def add(self, event: dict[str, Any], span: tuple[int, int]) -> None:
+        """Note a version of an event (and the window it occupies)."""
         changes = self.conflicts.setdefault(event["conflict"], _ConflictChanges())
         if event["type"] in LIFECYCLE_TYPES:
             changes.lifecycle = True
         else:
-            changes.versions.append(event)
+            changes.versions.append((event, span))
 
 
 def recompute_ceasefires(db: sqlite_utils.Database, touched: Touched) -> None:
@@ -66,11 +67,10 @@ def recompute_ceasefires(db: sqlite_utils.Database, touched: Touched) -> None:
         rebuilt = _update_lifecycle(db, conflict) if changes.lifecycle else set()
         stored = _stored_ceasefires(db, conflict)
         keys: dict[str, set[str]] = {}
-        for version in changes.versions:
+        for version, span in changes.versions:
             event_keys = {version["event_id"]}
             if "incident_event_id" in version:
                 event_keys.add(version["incident_event_id"])
-            span = window(version)
             for ceasefire, period in stored.values():
                 if ceasefire.ceasefire_id in rebuilt:
                     continue

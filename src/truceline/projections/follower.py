@@ -61,8 +61,14 @@ class Follower:
             self._advanced.notify_all()
         return len(entries)
 
-    def catch_up(self, on_progress: Callable[[int], None] | None = None) -> int:
-        """Apply pages until the read model has reached the end of the log."""
+    def catch_up(
+        self, on_progress: Callable[[int], None] | None = None, *, bulk: bool = False
+    ) -> int:
+        """Apply pages until the read model has reached the end of the log; ``bulk``
+        defers the serving indexes to the end (for a rebuild, not while serving)."""
+        if bulk:
+            with self.read_model.bulk():
+                return self.catch_up(on_progress)
         total = 0
         while count := self.step():
             total += count

@@ -29,7 +29,7 @@ from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRe
 
 from truceline.application.log import Entry
 from truceline.projections.ceasefires import Touched, recompute_ceasefires
-from truceline.projections.timeline import project_entry
+from truceline.projections.timeline import TimelineWriter
 
 TRACKING_NAME = "Truceline"
 
@@ -108,9 +108,10 @@ _SCHEMA: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "log_meta": ({"id": int, "position": int, "hash": str}, {"pk": "id"}),
 }
 
-# One index per query the API serves. Current rows only (valid_to IS NULL): the
-# as-of queries of the audit work will add their own.
-_INDEXES = (
+# One index per query the API serves (current rows only: valid_to IS NULL). A bulk
+# build drops these and creates them once at the end: kept live, indexes cut the insert
+# rate several times over.
+_SERVING_INDEXES = (
     "CREATE INDEX IF NOT EXISTS timeline_order ON timeline (occurred_us, position) "
     "WHERE valid_to IS NULL",
     "CREATE INDEX IF NOT EXISTS timeline_conflict ON timeline (conflict, occurred_us, position) "
@@ -119,13 +120,16 @@ _INDEXES = (
     "WHERE valid_to IS NULL",
     "CREATE INDEX IF NOT EXISTS timeline_location ON timeline (location, occurred_us, position) "
     "WHERE valid_to IS NULL",
+    "CREATE INDEX IF NOT EXISTS ceasefires_start ON ceasefires (start_us, conflict)",
+)
+# The indexes the projection itself reads through, always kept.
+_PROJECTION_INDEXES = (
     "CREATE INDEX IF NOT EXISTS timeline_windows ON timeline "
     "(conflict, type, window_start) WHERE valid_to IS NULL",
     "CREATE INDEX IF NOT EXISTS timeline_reports ON timeline (conflict, ceasefire_id, type) "
     "WHERE valid_to IS NULL AND ceasefire_id IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS timeline_current ON timeline (event_id) WHERE valid_to IS NULL",
     "CREATE INDEX IF NOT EXISTS amendments_target ON amendments (target_event_id, position)",
-    "CREATE INDEX IF NOT EXISTS ceasefires_start ON ceasefires (start_us, conflict)",
     "CREATE INDEX IF NOT EXISTS breaches_cut ON breaches (conflict, ceasefire_id, window_end)",
 )
 
@@ -154,7 +158,7 @@ class ReadModel(SQLiteTrackingRecorder):
             for name, (columns, options) in _SCHEMA.items():
                 if not db[name].exists():
                     db.create_table(name, columns, **options)
-            for statement in _INDEXES:
+            for statement in (*_PROJECTION_INDEXES, *_SERVING_INDEXES):
                 c.execute(statement)
 
     def position(self) -> int:
@@ -173,14 +177,30 @@ class ReadModel(SQLiteTrackingRecorder):
         with self.datastore.transaction(commit=True) as c:
             db = database(c)
             touched = Touched()
+            timeline = TimelineWriter(db, touched)
             for entry in entries:
-                project_entry(db, entry, touched)
+                timeline.project(entry)
+            timeline.flush()
             recompute_ceasefires(db, touched)
             last = entries[-1]
             db.table("log_meta").upsert(
                 {"id": 1, "position": last.position, "hash": last.hash}, pk="id"
             )
             self._insert_tracking(c, Tracking(TRACKING_NAME, last.position))
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Build without the serving indexes, and create them once at the end."""
+        names = [statement.split()[5] for statement in _SERVING_INDEXES]
+        with self.datastore.transaction(commit=True) as c:
+            for name in names:
+                c.execute(f"DROP INDEX IF EXISTS {name}")
+        try:
+            yield
+        finally:
+            with self.datastore.transaction(commit=True) as c:
+                for statement in _SERVING_INDEXES:
+                    c.execute(statement)
 
     @contextmanager
     def reading(self) -> Iterator[sqlite_utils.Database]:

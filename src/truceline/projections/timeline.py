@@ -18,12 +18,43 @@ from truceline.domain.times import parse_utc, to_micros
 from truceline.projections.ceasefires import Touched
 
 
-def project_entry(db: sqlite_utils.Database, entry: Entry, touched: Touched) -> None:
+class TimelineWriter:
+    """Writes one page's timeline rows.
+
+    New items are inserted together at the end of the page (one ``insert_all`` instead of
+    a statement each), then the page's amendments are applied in log order. That gives
+    the same rows as applying each entry in turn: an amendment changes only the item it
+    names, which comes before it in the log.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, touched: Touched):
+        self.db = db
+        self.touched = touched
+        self.items: list[tuple[Any, ...]] = []
+        self.amendments: list[Entry] = []
+
+    def project(self, entry: Entry) -> None:
+        event = entry.event
+        if event["type"] in AMENDMENT_TYPES:
+            self.amendments.append(entry)
+        else:
+            self.items.append(
+                tuple(_row(event, entry.position, entry.position, self.touched).values())
+            )
+
+    def flush(self) -> None:
+        if self.items:
+            # sqlite-utils' list mode (column names first, then tuples) skips the
+            # per-dict work of its dict mode.
+            self.db.table("timeline").insert_all([COLUMNS, *self.items], batch_size=1000)
+            self.items = []
+        for entry in self.amendments:
+            _amend(self.db, entry, self.touched)
+        self.amendments = []
+
+
+def _amend(db: sqlite_utils.Database, entry: Entry, touched: Touched) -> None:
     event = entry.event
-    if event["type"] not in AMENDMENT_TYPES:
-        _write_version(db, event, entry.position, entry.position, corrected=False, retracted=False)
-        touched.add(event)
-        return
     target_id = event.get("corrects_event_id") or event["retracts_event_id"]
     db.table("amendments").insert(
         {
@@ -46,22 +77,19 @@ def project_entry(db: sqlite_utils.Database, entry: Entry, touched: Touched) -> 
     _recompute_item(db, target_id, entry.position, touched)
 
 
-def _current(db: sqlite_utils.Database, event_id: str) -> tuple[Any, ...] | None:
-    row: tuple[Any, ...] | None = db.execute(
-        "SELECT original, position, item FROM timeline WHERE event_id = ? AND valid_to IS NULL",
-        [event_id],
-    ).fetchone()
-    return row
-
-
 def _recompute_item(
     db: sqlite_utils.Database, event_id: str, at_position: int, touched: Touched
 ) -> None:
-    current = _current(db, event_id)
+    current = db.execute(
+        "SELECT original, position, item FROM timeline WHERE event_id = ? AND valid_to IS NULL",
+        [event_id],
+    ).fetchone()
     if current is None:  # an amendment of an amendment-only id: nothing on the timeline
         return
     original_json, position, old_item_json = current
-    original = json.loads(original_json)
+    old = json.loads(old_item_json)
+    # Only amended versions store their original; an unamended item is its own original.
+    original = json.loads(original_json) if original_json else _unamended(old)
     rows = db.execute(
         "SELECT kind, changes, retracted FROM amendments WHERE target_event_id = ? "
         "ORDER BY position",
@@ -73,59 +101,78 @@ def _recompute_item(
         if kind == "correction" and not retracted
     ]
     retracted = any(kind == "retraction" for kind, _, _ in rows)
-    old = json.loads(old_item_json)
     db.execute(
         "UPDATE timeline SET valid_to = ? WHERE event_id = ? AND valid_to IS NULL",
         [at_position, event_id],
     )
-    new = _write_version(
-        db,
+    touched.add(old, window(old))
+    row = _row(
         amend(original, corrections),
         position,
         at_position,
+        touched,
         corrected=bool(corrections),
         retracted=retracted,
         original=original,
     )
-    touched.add(old)
-    touched.add(new)
+    db.table("timeline").insert(row)
 
 
-def _write_version(
-    db: sqlite_utils.Database,
+def _unamended(current: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in current.items() if k not in ("position", "corrected", "retracted")}
+
+
+def _row(
     event: dict[str, Any],
     position: int,
     valid_from: int,
+    touched: Touched,
     *,
-    corrected: bool,
-    retracted: bool,
+    corrected: bool = False,
+    retracted: bool = False,
     original: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The timeline row of one version of an item; notes it in ``touched``."""
     current = item(event, position, corrected=corrected, retracted=retracted)
-    start, end = window(event)
+    start, end = span = window(event)
+    touched.add(current, span)
     location = event.get("location") or {}
-    db.table("timeline").insert(
+    return {
+        "event_id": event["event_id"],
+        "valid_from": valid_from,
+        "valid_to": None,
+        "position": position,
+        "type": event["type"],
+        "conflict": event["conflict"],
+        "occurred_us": to_micros(parse_utc(event["occurred_at"])),
+        "occurred_at": event["occurred_at"],
+        "window_start": start,
+        "window_end": end,
+        "ceasefire_id": event.get("ceasefire_id"),
+        "incident_event_id": event.get("incident_event_id"),
+        "location": location.get("name"),
+        "lat": location.get("lat"),
+        "lon": location.get("lon"),
+        "actors": json.dumps(actors(event)),
+        "corrected": int(corrected),
+        "retracted": int(retracted),
+        "item": json.dumps(current),
+        "original": json.dumps(original)
+        if original is not None and (corrected or retracted)
+        else None,
+    }
+
+
+COLUMNS = tuple(
+    _row(
         {
-            "event_id": event["event_id"],
-            "valid_from": valid_from,
-            "valid_to": None,
-            "position": position,
-            "type": event["type"],
-            "conflict": event["conflict"],
-            "occurred_us": to_micros(parse_utc(event["occurred_at"])),
-            "occurred_at": event["occurred_at"],
-            "window_start": start,
-            "window_end": end,
-            "ceasefire_id": event.get("ceasefire_id"),
-            "incident_event_id": event.get("incident_event_id"),
-            "location": location.get("name"),
-            "lat": location.get("lat"),
-            "lon": location.get("lon"),
-            "actors": json.dumps(actors(event)),
-            "corrected": int(corrected),
-            "retracted": int(retracted),
-            "item": json.dumps(current),
-            "original": json.dumps(original if original is not None else event),
-        }
-    )
-    return current
+            "event_id": "",
+            "type": "statement",
+            "conflict": "",
+            "occurred_at": "2000-01-01T00:00:00Z",
+        },
+        0,
+        0,
+        Touched(),
+    ).keys()
+)
