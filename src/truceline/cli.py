@@ -20,7 +20,7 @@ from rich.table import Table
 from truceline.application.app import ImportFailed, Truceline
 from truceline.application.keys import ROLES, create_key
 from truceline.domain.validation import as_posted
-from truceline.projections.follower import Follower
+from truceline.projections.follower import Follower, open_read_model
 from truceline.projections.readmodel import ReadModel, remove_files
 from truceline.settings import Settings, read_model_path
 
@@ -52,7 +52,12 @@ def serve(
     """Serve the HTTP API (TRUCELINE_DATABASE_URL picks the store)."""
     import uvicorn
 
-    Truceline(Settings()).close()  # create the store and its tables before workers race to
+    # Create the store's tables and check the read model once, before several workers
+    # would race to do it.
+    settings = Settings()
+    application = Truceline(settings)
+    open_read_model(application, read_model_path(settings)).close()
+    application.close()
     uvicorn.run(
         "truceline.api:create_app_from_env",
         factory=True,
