@@ -18,8 +18,12 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from truceline.application.app import ImportFailed, Truceline
+from truceline.application.audit import ChainReport, verify_chain
 from truceline.application.keys import ROLES, create_key
+from truceline.domain.times import TimeError, parse_time
 from truceline.domain.validation import as_posted
+from truceline.projections.audit import consistent
+from truceline.projections.audit import replay as replay_into
 from truceline.projections.follower import Follower, open_read_model
 from truceline.projections.readmodel import ReadModel, remove_files
 from truceline.settings import Settings, read_model_path
@@ -234,6 +238,76 @@ def rebuild() -> None:
     remove_files(target)
     os.replace(scratch, target)
     print(f"rebuilt the read models from {count} events into {target}")
+
+
+@app.command()
+def verify(
+    file: Annotated[Path | None, typer.Option(help="check an export file offline instead")] = None,
+) -> None:
+    """Check the log's hash chain and this installation's read models; exit 0 only if
+    both check out. With --file, check the hash chain of an export."""
+    if file is not None:
+        with file.open("rb") as lines:
+            report = verify_chain(json.loads(line) for line in lines if line.strip())
+        _report_chain(report)
+        raise typer.Exit(0 if report.ok else 1)
+    settings = Settings()
+    application = Truceline(settings)
+    read_model = ReadModel(read_model_path(settings))
+    try:
+        report = application.verify_chain()
+        projections_ok, position = consistent(application, read_model)
+    finally:
+        read_model.close()
+        application.close()
+    _report_chain(report)
+    print(
+        f"read models at position {position}: "
+        f"{'consistent with the log' if projections_ok else 'DIFFER from a rebuild'}"
+    )
+    raise typer.Exit(0 if report.ok and projections_ok else 1)
+
+
+def _report_chain(report: ChainReport) -> None:
+    if report.ok:
+        print(f"hash chain verified: {report.events_checked} events")
+    else:
+        print(
+            f"hash chain BROKEN at position {report.first_bad_position} ({report.reason}); "
+            f"{report.events_checked} events checked"
+        )
+
+
+@app.command()
+def replay(
+    as_of: Annotated[str, typer.Option("--as-of", help="a log position, or an RFC 3339 time")],
+    out: Annotated[Path, typer.Option(help="the SQLite file to write")],
+) -> None:
+    """Write the read models as they stood at a past position or time, to a new file."""
+    application = Truceline(Settings())
+    try:
+        if as_of.isdigit():
+            position = int(as_of)
+        else:
+            try:
+                position = application.position_at(parse_time(as_of, None).utc)
+            except TimeError as error:
+                _error(f"--as-of: {error}")
+                raise typer.Exit(2) from None
+        position = min(position, application.log_position())
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} events"),
+            console=err,
+            disable=not err.is_terminal,
+        )
+        with progress:
+            task = progress.add_task("replaying", total=position)
+            count = replay_into(application, position, out, lambda n: progress.advance(task, n))
+    finally:
+        application.close()
+    print(f"wrote the read models as of position {position} ({count} events) to {out}")
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 
 import truceline
-from truceline.api import events, projections
+from truceline.api import audit, events, projections
 from truceline.api.problems import install_problem_handlers, install_store_error_handler
 from truceline.api.schemas import EVENT_COMPONENTS, Health
 from truceline.application.app import Truceline
@@ -51,6 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_store_error_handler(app)
     app.include_router(events.router)
     app.include_router(projections.router)
+    app.include_router(audit.router)
 
     @app.get("/v1/health", response_model=Health, tags=["health"])
     def health(request: Request) -> dict[str, Any]:

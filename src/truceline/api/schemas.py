@@ -41,6 +41,13 @@ class LogPage(BaseModel):
     next_after: int | None
 
 
+class VerifyReport(BaseModel):
+    ok: bool
+    events_checked: int
+    first_bad_position: int | None
+    projections_consistent: bool
+
+
 class Health(BaseModel):
     status: str
     log_position: int

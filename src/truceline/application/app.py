@@ -12,11 +12,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import cast
 
 from eventsourcing.application import Application
 
-from truceline.application.log import Entry, LogStore, LogWriter, NewEntry, Receipt
+from truceline.application.audit import ChainReport, verify_chain
+from truceline.application.log import (
+    Entry,
+    LogStore,
+    LogWriter,
+    NewEntry,
+    Receipt,
+    fixed_width_utc,
+)
 from truceline.application.recorded import to_stored_event
 from truceline.domain.errors import ErrorDetail, Invalid
 from truceline.domain.references import check_references
@@ -216,6 +225,14 @@ class Truceline(Application[uuid.UUID]):
 
     def log_position(self) -> int:
         return self.store.max_position()
+
+    def position_at(self, moment: datetime) -> int:
+        """The last position whose ``recorded_at`` is at or before ``moment``."""
+        return self.store.position_at(fixed_width_utc(moment))
+
+    def verify_chain(self) -> ChainReport:
+        """Recompute the hash chain of the whole log; name the first bad position."""
+        return verify_chain(e.as_dict() for e in self.store.iter_entries(tolerant=True))
 
 
 def _with_event_id(event: NormalizedEvent) -> NormalizedEvent:

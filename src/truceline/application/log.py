@@ -104,14 +104,33 @@ def entry_hash(
     return hashlib.sha256(previous_hash.encode() + b"\n" + content).hexdigest()
 
 
+def fixed_width_utc(moment: datetime) -> str:
+    """``recorded_at``'s form: microseconds always written, so times sort as text."""
+    text = format_utc(moment)
+    return text if "." in text else text[:-1] + ".000000Z"
+
+
 def next_recorded_at(last_recorded_at: str | None) -> str:
     """Server time, never before the last entry's (clocks can step back)."""
     now = datetime.now(UTC)
     if last_recorded_at is not None:
         now = max(now, parse_utc(last_recorded_at))
-    text = format_utc(now)
-    # format_utc drops zero microseconds; keep a fixed width so times sort as text.
-    return text if "." in text else text[:-1] + ".000000Z"
+    return fixed_width_utc(now)
+
+
+class PagedReads:
+    """Reading the whole log page by page, for any store that can ``read`` a page."""
+
+    def read(self, after: int, limit: int, *, tolerant: bool = False) -> list[Entry]:
+        raise NotImplementedError
+
+    def iter_entries(
+        self, after: int = 0, page: int = 1000, *, tolerant: bool = False
+    ) -> Iterator[Entry]:
+        """Every entry after ``after`` in log order, one page in memory at a time."""
+        while entries := self.read(after, page, tolerant=tolerant):
+            yield from entries
+            after = entries[-1].position
 
 
 class LogWriter(Protocol):
@@ -137,7 +156,7 @@ class LogStore(Protocol):
     def writing(self) -> AbstractContextManager[LogWriter]:
         """Open an append transaction under the store's write lock."""
 
-    def read(self, after: int, limit: int) -> list[Entry]:
+    def read(self, after: int, limit: int, *, tolerant: bool = False) -> list[Entry]:
         """Entries with position > ``after``, in log order."""
 
     def find_events(self, event_ids: Sequence[str]) -> dict[str, Entry]:
@@ -149,7 +168,12 @@ class LogStore(Protocol):
     def max_position(self) -> int:
         """The last position in the log, 0 when empty."""
 
-    def iter_entries(self, after: int = 0, page: int = 1000) -> Iterator[Entry]:
+    def position_at(self, recorded_at: str) -> int:
+        """The last position recorded at or before ``recorded_at`` (0: none)."""
+
+    def iter_entries(
+        self, after: int = 0, page: int = 1000, *, tolerant: bool = False
+    ) -> Iterator[Entry]:
         """Every entry after ``after`` in log order, read page by page."""
 
     def insert_key(

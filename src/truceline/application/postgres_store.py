@@ -26,17 +26,18 @@ from truceline.application.log import (
     GENESIS_HASH,
     Entry,
     NewEntry,
+    PagedReads,
     Receipt,
     entry_hash,
     next_recorded_at,
 )
-from truceline.application.recorded import envelope_of
+from truceline.application.recorded import envelope_of as _envelope
 
 ENTRIES = "truceline_entries"
 KEYS = "truceline_keys"
 
 
-class PostgresLogRecorder(PostgresApplicationRecorder):
+class PostgresLogRecorder(PagedReads, PostgresApplicationRecorder):
     """eventsourcing's PostgreSQL recorder, extended with the log's own tables."""
 
     mapper: Mapper[uuid.UUID]  # set by the application before use
@@ -72,7 +73,7 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
 
     # -- reading ----------------------------------------------------------------------
 
-    def _entry(self, row: DictRow) -> Entry:
+    def _entry(self, row: DictRow, tolerant: bool = False) -> Entry:
         stored = StoredEvent(
             originator_id=row["originator_id"],
             originator_version=row["originator_version"],
@@ -84,25 +85,23 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
             row["recorded_at"],
             row["recorded_by"],
             row["hash"],
-            envelope_of(self.mapper, stored),
+            _envelope(self.mapper, stored, tolerant),
         )
 
-    def _query(self, curs: Cursor[DictRow], where: str, params: Sequence[Any]) -> list[Entry]:
+    def _query(
+        self, curs: Cursor[DictRow], where: str, params: Sequence[Any], tolerant: bool = False
+    ) -> list[Entry]:
         curs.execute(self.select_entries + SQL(where), params)
-        return [self._entry(row) for row in curs.fetchall()]
+        return [self._entry(row, tolerant) for row in curs.fetchall()]
 
-    def read(self, after: int, limit: int) -> list[Entry]:
+    def read(self, after: int, limit: int, *, tolerant: bool = False) -> list[Entry]:
         with self.datastore.transaction(commit=False) as curs:
             return self._query(
                 curs,
                 "WHERE s.notification_id > %s ORDER BY s.notification_id LIMIT %s",
                 (after, limit),
+                tolerant,
             )
-
-    def iter_entries(self, after: int = 0, page: int = 1000) -> Iterator[Entry]:
-        while entries := self.read(after, page):
-            yield from entries
-            after = entries[-1].position
 
     def _find_events(self, curs: Cursor[DictRow], event_ids: Sequence[str]) -> dict[str, Entry]:
         if not event_ids:
@@ -122,6 +121,17 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
 
     def max_position(self) -> int:
         return self.max_notification_id() or 0
+
+    def position_at(self, recorded_at: str) -> int:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL("SELECT MAX(position) AS p FROM {} WHERE recorded_at <= %s").format(
+                    self.entries
+                ),
+                (recorded_at,),
+            )
+            row = curs.fetchone()
+            return int(row["p"] or 0) if row else 0
 
     # -- appending ----------------------------------------------------------------------
 

@@ -21,11 +21,12 @@ from truceline.application.log import (
     GENESIS_HASH,
     Entry,
     NewEntry,
+    PagedReads,
     Receipt,
     entry_hash,
     next_recorded_at,
 )
-from truceline.application.recorded import envelope_of
+from truceline.application.recorded import envelope_of as _envelope
 
 ENTRIES = "truceline_entries"
 KEYS = "truceline_keys"
@@ -36,7 +37,7 @@ _ENTRY_COLUMNS = (
 )
 
 
-class SQLiteLogRecorder(SQLiteApplicationRecorder):
+class SQLiteLogRecorder(PagedReads, SQLiteApplicationRecorder):
     """eventsourcing's SQLite recorder, extended with the log's own tables."""
 
     mapper: Mapper[uuid.UUID]  # set by the application before use
@@ -67,7 +68,7 @@ class SQLiteLogRecorder(SQLiteApplicationRecorder):
 
     # -- reading ----------------------------------------------------------------------
 
-    def _entry(self, row: Any) -> Entry:
+    def _entry(self, row: Any, tolerant: bool = False) -> Entry:
         stored = StoredEvent(
             originator_id=self.convert_originator_id(row["originator_id"]),
             originator_version=row["originator_version"],
@@ -79,21 +80,20 @@ class SQLiteLogRecorder(SQLiteApplicationRecorder):
             row["recorded_at"],
             row["recorded_by"],
             row["hash"],
-            envelope_of(self.mapper, stored),
+            _envelope(self.mapper, stored, tolerant),
         )
 
-    def _query(self, c: SQLiteCursor, where: str, params: Sequence[Any]) -> list[Entry]:
+    def _query(
+        self, c: SQLiteCursor, where: str, params: Sequence[Any], tolerant: bool = False
+    ) -> list[Entry]:
         c.execute(self.select_entries + where, params)
-        return [self._entry(row) for row in c.fetchall()]
+        return [self._entry(row, tolerant) for row in c.fetchall()]
 
-    def read(self, after: int, limit: int) -> list[Entry]:
+    def read(self, after: int, limit: int, *, tolerant: bool = False) -> list[Entry]:
         with self.datastore.transaction(commit=False) as c:
-            return self._query(c, "WHERE s.rowid > ? ORDER BY s.rowid LIMIT ?", (after, limit))
-
-    def iter_entries(self, after: int = 0, page: int = 1000) -> Iterator[Entry]:
-        while entries := self.read(after, page):
-            yield from entries
-            after = entries[-1].position
+            return self._query(
+                c, "WHERE s.rowid > ? ORDER BY s.rowid LIMIT ?", (after, limit), tolerant
+            )
 
     def _find_events(self, c: SQLiteCursor, event_ids: Sequence[str]) -> dict[str, Entry]:
         found: dict[str, Entry] = {}
@@ -115,6 +115,11 @@ class SQLiteLogRecorder(SQLiteApplicationRecorder):
 
     def max_position(self) -> int:
         return self.max_notification_id() or 0
+
+    def position_at(self, recorded_at: str) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT MAX(position) FROM {ENTRIES} WHERE recorded_at <= ?", (recorded_at,))
+            return int(c.fetchone()[0] or 0)
 
     # -- appending ----------------------------------------------------------------------
 

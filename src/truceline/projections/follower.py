@@ -32,11 +32,13 @@ class Follower:
         *,
         page_size: int = 1000,
         poll_interval: float = 0.2,
+        until: int | None = None,
     ):
         self.app = app
         self.read_model = read_model
         self.page_size = page_size
         self.poll_interval = poll_interval
+        self.until = until  # stop at this position (a replay, a scratch rebuild)
         self.position = read_model.position()
         self._wake = threading.Event()
         self._stopped = threading.Event()
@@ -48,7 +50,13 @@ class Follower:
 
     def step(self) -> int:
         """Apply the next page; return how many entries it held."""
-        entries = self.app.read_log(self.read_model.position(), self.page_size)
+        position = self.read_model.position()
+        limit = self.page_size
+        if self.until is not None:
+            limit = min(limit, self.until - position)
+            if limit <= 0:
+                return 0
+        entries = self.app.read_log(position, limit)
         if entries:
             try:
                 self.read_model.apply(entries)
