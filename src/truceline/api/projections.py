@@ -29,7 +29,17 @@ MinPosition = Annotated[
     int | None,
     Query(ge=0, description="answer only once the read models have reached this position"),
 ]
-At = Annotated[str | None, Query(description="world time, RFC 3339; default now")]
+At = Annotated[
+    str | None,
+    Query(description="world time, RFC 3339; default now, or with as_of the time it was recorded"),
+]
+AsOf = Annotated[
+    str | None,
+    Query(
+        description="knowledge time: a log position, or an RFC 3339 time (the last "
+        "position recorded by then); the answer the service gave when the log ended there"
+    ),
+]
 
 _MEDIA = {"csv": "text/csv", "geojson": "application/geo+json", "json": "application/json"}
 
@@ -67,6 +77,37 @@ def _caught_up(request: Request, min_position: int | None) -> None:
             kind="not-caught-up",
             headers={"Retry-After": "1"},
         )
+
+
+def _knowledge(
+    request: Request, as_of: str | None, at: str | None, min_position: int | None
+) -> tuple[int, int | None]:
+    """World time ``at`` and knowledge position ``as_of``, once the read models have
+    reached what the answer needs."""
+    if as_of is None:
+        moment = _at(at)
+        _caught_up(request, min_position)
+        return moment, None
+    app = request.app.state.app
+    position = int(as_of) if as_of.isdigit() else app.position_at(parse_time_or_422("as_of", as_of))
+    position = min(position, app.log_position())
+    moment = _at(at) if at is not None else _recorded_at(app, position)
+    _caught_up(request, max(position, min_position or 0))
+    return moment, position
+
+
+def parse_time_or_422(name: str, value: str) -> datetime:
+    try:
+        return parse_time(value, None).utc
+    except TimeError as error:
+        raise _invalid(["query", name], str(error)) from None
+
+
+def _recorded_at(app: Any, position: int) -> int:
+    # An as-of answer must not change with the clock: ``at`` defaults to when the last
+    # entry of that log was recorded.
+    entries = app.read_log(position - 1, 1) if position > 0 else []
+    return to_micros(parse_time(entries[0].recorded_at, None).utc) if entries else 0
 
 
 def _bbox(value: str) -> tuple[float, float, float, float]:
@@ -132,6 +173,7 @@ def timeline(
     include_retracted: bool = False,
     format: Annotated[str | None, Query(description="json, csv or geojson")] = None,
     min_position: MinPosition = None,
+    as_of: AsOf = None,
 ) -> Response:
     """Items ordered by occurred_at then position; ``next_cursor`` pages on."""
     kind = _format(request, format)
@@ -148,9 +190,9 @@ def timeline(
         include_retracted=include_retracted,
     )
     after = _decode_cursor(cursor) if cursor is not None else None
-    _caught_up(request, min_position)
+    _moment, position = _knowledge(request, as_of, None, min_position)
     with request.app.state.read_model.reading() as db:
-        items, next_key = queries.timeline_page(db, where, limit, after)
+        items, next_key = queries.timeline_page(db, where, limit, after, position)
     next_cursor = _encode_cursor(next_key) if next_key else None
     headers = {}
     if next_cursor:
@@ -204,12 +246,12 @@ def ceasefires(
     conflict: str | None = None,
     at: At = None,
     min_position: MinPosition = None,
+    as_of: AsOf = None,
 ) -> dict[str, Any]:
     """Every ceasefire agreed by ``at``, ordered by the start of its period in effect."""
-    moment = _at(at)
-    _caught_up(request, min_position)
+    moment, position = _knowledge(request, as_of, at, min_position)
     with request.app.state.read_model.reading() as db:
-        return {"items": queries.ceasefire_list(db, conflict, moment)}
+        return {"items": queries.ceasefire_list(db, conflict, moment, position)}
 
 
 @router.get("/ceasefires/{ceasefire_id}", responses={404: {"description": "no such ceasefire"}})
@@ -220,12 +262,12 @@ def ceasefire(
     conflict: str,
     at: At = None,
     min_position: MinPosition = None,
+    as_of: AsOf = None,
 ) -> dict[str, Any]:
     """One ceasefire's status at world time ``at``."""
-    moment = _at(at)
-    _caught_up(request, min_position)
+    moment, position = _knowledge(request, as_of, at, min_position)
     with request.app.state.read_model.reading() as db:
-        status = queries.ceasefire_status(db, conflict, ceasefire_id, moment)
+        status = queries.ceasefire_status(db, conflict, ceasefire_id, moment, position)
     if status is None:
         raise Problem(
             404,
@@ -238,13 +280,17 @@ def ceasefire(
 
 @router.get("/conflicts/{conflict}/status")
 def conflict_status(
-    request: Request, conflict: str, _: Reader, at: At = None, min_position: MinPosition = None
+    request: Request,
+    conflict: str,
+    _: Reader,
+    at: At = None,
+    min_position: MinPosition = None,
+    as_of: AsOf = None,
 ) -> dict[str, Any]:
     """Whether a ceasefire is in effect at ``at``, and which (the latest start wins)."""
-    moment = _at(at)
-    _caught_up(request, min_position)
+    moment, position = _knowledge(request, as_of, at, min_position)
     with request.app.state.read_model.reading() as db:
-        answer = queries.conflict_status(db, conflict, moment)
+        answer = queries.conflict_status(db, conflict, moment, position)
     return {
         "conflict": conflict,
         "at": format_utc(datetime.fromtimestamp(moment / 1e6, UTC)),

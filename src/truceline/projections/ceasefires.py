@@ -86,9 +86,27 @@ def _overlaps(period: Period, span: tuple[int, int]) -> bool:
     return span[0] <= stop and span[1] >= period.start
 
 
-def _items(db: sqlite_utils.Database, where: str, params: list[Any]) -> list[dict[str, Any]]:
-    cursor = db.execute(f"SELECT item FROM timeline WHERE valid_to IS NULL AND {where}", params)
-    return [json.loads(item) for (item,) in cursor.fetchall()]
+@dataclass(frozen=True)
+class View:
+    """The timeline as it stood: now (``as_of`` None), or when the log ended at ``as_of``.
+
+    Timeline rows are versioned by log position, so any past state is an indexed lookup;
+    the ceasefire rules then run on that state exactly as they ran on the current one.
+    """
+
+    db: sqlite_utils.Database
+    as_of: int | None = None
+
+    def items(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
+        if self.as_of is None:
+            version, bound = "valid_to IS NULL", []
+        else:
+            version = "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)"
+            bound = [self.as_of, self.as_of]
+        cursor = self.db.execute(
+            f"SELECT item FROM timeline WHERE {version} AND {where}", [*bound, *params]
+        )
+        return [json.loads(item) for (item,) in cursor.fetchall()]
 
 
 def _us(text: str) -> int:
@@ -98,10 +116,10 @@ def _us(text: str) -> int:
 # -- lifecycle: periods -----------------------------------------------------------------
 
 
-def _update_lifecycle(db: sqlite_utils.Database, conflict: str) -> set[str]:
-    """Recompute the conflict's periods; return the ceasefires whose breaches were rebuilt."""
-    agreed = _items(db, "conflict = ? AND type = 'ceasefire_agreed' AND retracted = 0", [conflict])
-    ended = _items(db, "conflict = ? AND type = 'ceasefire_ended' AND retracted = 0", [conflict])
+def lifecycle(view: View, conflict: str) -> tuple[list[Ceasefire], dict[str, Period]]:
+    """The conflict's live ceasefires and their periods in effect."""
+    agreed = view.items("conflict = ? AND type = 'ceasefire_agreed' AND retracted = 0", [conflict])
+    ended = view.items("conflict = ? AND type = 'ceasefire_ended' AND retracted = 0", [conflict])
     ceasefires = [
         Ceasefire(
             conflict=conflict,
@@ -119,7 +137,12 @@ def _update_lifecycle(db: sqlite_utils.Database, conflict: str) -> set[str]:
     ends: dict[str, End] = {}
     for e in sorted(ended, key=lambda e: e["position"]):
         ends.setdefault(e["ceasefire_id"], End(_us(e["occurred_at"]), e["reason"], e["position"]))
-    in_effect = periods(ceasefires, ends)
+    return ceasefires, periods(ceasefires, ends)
+
+
+def _update_lifecycle(db: sqlite_utils.Database, conflict: str) -> set[str]:
+    """Recompute the conflict's periods; return the ceasefires whose breaches were rebuilt."""
+    ceasefires, in_effect = lifecycle(View(db), conflict)
     new_rows = {c.ceasefire_id: _ceasefire_row(c, in_effect[c.ceasefire_id]) for c in ceasefires}
     old_rows = {
         row["ceasefire_id"]: row
@@ -206,36 +229,31 @@ def _observed(event: dict[str, Any]) -> Observed:
 
 
 def _reports(
-    db: sqlite_utils.Database, ceasefire: Ceasefire, extra: str = "", params: Iterable[Any] = ()
+    view: View, ceasefire: Ceasefire, extra: str = "", params: Iterable[Any] = ()
 ) -> list[dict[str, Any]]:
-    return _items(
-        db,
+    return view.items(
         "conflict = ? AND ceasefire_id = ? AND type = 'ceasefire_breached' "
         f"AND retracted = 0 {extra}",
         [ceasefire.conflict, ceasefire.ceasefire_id, *params],
     )
 
 
-def _unretracted(db: sqlite_utils.Database, event_ids: Iterable[str]) -> dict[str, Observed]:
+def _unretracted(view: View, event_ids: Iterable[str]) -> dict[str, Observed]:
     ids = sorted(set(event_ids))
     if not ids:
         return {}
     marks = ",".join("?" * len(ids))
     return {
         e["event_id"]: _observed(e)
-        for e in _items(db, f"event_id IN ({marks}) AND retracted = 0", ids)
+        for e in view.items(f"event_id IN ({marks}) AND retracted = 0", ids)
     }
 
 
-def _rebuild_breaches(db: sqlite_utils.Database, ceasefire: Ceasefire, period: Period) -> None:
-    db.execute(
-        "DELETE FROM breaches WHERE conflict = ? AND ceasefire_id = ?",
-        [ceasefire.conflict, ceasefire.ceasefire_id],
-    )
+def all_incidents(view: View, ceasefire: Ceasefire, period: Period) -> list[Incident]:
+    """Every incident of a ceasefire, from the timeline rows that can make one."""
     stop = period.stop if period.stop is not None else FOREVER
     marks = ",".join("?" * len(INCIDENT_TYPES))
-    candidates = _items(
-        db,
+    candidates = view.items(
         f"conflict = ? AND type IN ({marks}) AND retracted = 0 "
         "AND window_start BETWEEN ? AND ? AND window_end >= ?",
         [
@@ -246,13 +264,19 @@ def _rebuild_breaches(db: sqlite_utils.Database, ceasefire: Ceasefire, period: P
             period.start,
         ],
     )
-    reports = _reports(db, ceasefire)
-    named = _unretracted(db, (r["incident_event_id"] for r in reports if "incident_event_id" in r))
-    _insert(
-        db,
-        ceasefire,
-        incidents(ceasefire, period, map(_observed, candidates), map(_observed, reports), named),
+    reports = _reports(view, ceasefire)
+    named = _unretracted(
+        view, (r["incident_event_id"] for r in reports if "incident_event_id" in r)
     )
+    return incidents(ceasefire, period, map(_observed, candidates), map(_observed, reports), named)
+
+
+def _rebuild_breaches(db: sqlite_utils.Database, ceasefire: Ceasefire, period: Period) -> None:
+    db.execute(
+        "DELETE FROM breaches WHERE conflict = ? AND ceasefire_id = ?",
+        [ceasefire.conflict, ceasefire.ceasefire_id],
+    )
+    _insert(db, ceasefire, all_incidents(View(db), ceasefire, period))
 
 
 def _update_incidents(
@@ -264,10 +288,11 @@ def _update_incidents(
         f"DELETE FROM breaches WHERE conflict = ? AND ceasefire_id = ? AND key IN ({marks})",
         [ceasefire.conflict, ceasefire.ceasefire_id, *keys],
     )
-    events = _unretracted(db, keys)
+    view = View(db)
+    events = _unretracted(view, keys)
     candidates = [e for e in events.values() if e.type in INCIDENT_TYPES]
     reports = _reports(
-        db,
+        view,
         ceasefire,
         f"AND (incident_event_id IN ({marks}) OR event_id IN ({marks}))",
         [*keys, *keys],

@@ -13,8 +13,8 @@ from typing import Any
 
 import sqlite_utils
 
-from truceline.domain.ceasefires import Incident, status_at
-from truceline.projections.ceasefires import ceasefire_from_row
+from truceline.domain.ceasefires import Ceasefire, Incident, status_at
+from truceline.projections.ceasefires import View, all_incidents, ceasefire_from_row, lifecycle
 
 
 @dataclass(frozen=True)
@@ -36,11 +36,16 @@ def timeline_page(
     where: TimelineFilter,
     limit: int,
     after: tuple[int, int] | None = None,
+    as_of: int | None = None,
 ) -> tuple[list[dict[str, Any]], tuple[int, int] | None]:
     """Items ordered by (occurred_at, position), after the keyset ``after``; and the key of
-    the last item when there may be more (the next page's ``after``)."""
+    the last item when there may be more (the next page's ``after``). With ``as_of``, the
+    items as they stood when the log ended at that position."""
     clauses: list[str] = ["valid_to IS NULL"]
     params: list[Any] = []
+    if as_of is not None:
+        clauses = ["valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)"]
+        params = [as_of, as_of]
     if where.conflict is not None:
         clauses.append("conflict = ?")
         params.append(where.conflict)
@@ -109,10 +114,39 @@ def _status(db: sqlite_utils.Database, row: dict[str, Any], at: int) -> dict[str
     return status_at(ceasefire, period, found, at)
 
 
+def _statuses_as_of(
+    db: sqlite_utils.Database, conflict: str, at: int, as_of: int
+) -> list[tuple[Ceasefire, dict[str, Any]]]:
+    """Every ceasefire of a conflict as the log at ``as_of`` made it, evaluated from the
+    versioned timeline with the same rules the projection applies."""
+    view = View(db, as_of)
+    ceasefires, in_effect = lifecycle(view, conflict)
+    answers = []
+    for ceasefire in ceasefires:
+        period = in_effect[ceasefire.ceasefire_id]
+        status = status_at(ceasefire, period, all_incidents(view, ceasefire, period), at)
+        if status is not None:
+            answers.append((ceasefire, status))
+    return answers
+
+
 def ceasefire_status(
-    db: sqlite_utils.Database, conflict: str, ceasefire_id: str, at: int
+    db: sqlite_utils.Database,
+    conflict: str,
+    ceasefire_id: str,
+    at: int,
+    as_of: int | None = None,
 ) -> dict[str, Any] | None:
     """One ceasefire's status at ``at``; None if it does not exist (yet)."""
+    if as_of is not None:
+        return next(
+            (
+                status
+                for c, status in _statuses_as_of(db, conflict, at, as_of)
+                if c.ceasefire_id == ceasefire_id
+            ),
+            None,
+        )
     rows = list(
         db.table("ceasefires").rows_where(
             "conflict = ? AND ceasefire_id = ?", [conflict, ceasefire_id]
@@ -122,9 +156,25 @@ def ceasefire_status(
 
 
 def ceasefire_list(
-    db: sqlite_utils.Database, conflict: str | None, at: int
+    db: sqlite_utils.Database, conflict: str | None, at: int, as_of: int | None = None
 ) -> list[dict[str, Any]]:
     """Every ceasefire agreed at or before ``at``, by the start of its period in effect."""
+    if as_of is not None:
+        conflicts = (
+            [conflict]
+            if conflict is not None
+            else [
+                row[0]
+                for row in db.execute(
+                    "SELECT DISTINCT conflict FROM timeline WHERE type = 'ceasefire_agreed' "
+                    "AND valid_from <= ?",
+                    [as_of],
+                ).fetchall()
+            ]
+        )
+        found = [pair for name in conflicts for pair in _statuses_as_of(db, name, at, as_of)]
+        found.sort(key=lambda pair: (pair[0].start, pair[0].position))
+        return [status for _, status in found]
     where, params = "agreed_us <= ?", [at]
     if conflict is None:
         rows = db.table("ceasefires").rows_where(where, params, order_by="start_us, position")
@@ -135,10 +185,12 @@ def ceasefire_list(
     return [status for row in rows if (status := _status(db, row, at)) is not None]
 
 
-def conflict_status(db: sqlite_utils.Database, conflict: str, at: int) -> dict[str, Any]:
+def conflict_status(
+    db: sqlite_utils.Database, conflict: str, at: int, as_of: int | None = None
+) -> dict[str, Any]:
     """The ceasefire in effect at ``at`` (the latest start wins), if any."""
     in_effect = [
-        s for s in ceasefire_list(db, conflict, at) if s["status"] in ("holding", "violated")
+        s for s in ceasefire_list(db, conflict, at, as_of) if s["status"] in ("holding", "violated")
     ]
     current = in_effect[-1] if in_effect else None
     state = f"ceasefire_{current['status']}" if current else "no_ceasefire"

@@ -121,6 +121,12 @@ _SERVING_INDEXES = (
     "CREATE INDEX IF NOT EXISTS timeline_location ON timeline (location, occurred_us, position) "
     "WHERE valid_to IS NULL",
     "CREATE INDEX IF NOT EXISTS ceasefires_start ON ceasefires (start_us, conflict)",
+    # as_of reads every version, current or not
+    "CREATE INDEX IF NOT EXISTS timeline_asof_order ON timeline (occurred_us, position)",
+    "CREATE INDEX IF NOT EXISTS timeline_asof_conflict ON timeline "
+    "(conflict, occurred_us, position)",
+    "CREATE INDEX IF NOT EXISTS timeline_asof_windows ON timeline (conflict, type, window_start)",
+    "CREATE INDEX IF NOT EXISTS timeline_asof_reports ON timeline (conflict, ceasefire_id, type)",
 )
 # The indexes the projection itself reads through, always kept.
 _PROJECTION_INDEXES = (
