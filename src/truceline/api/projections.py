@@ -18,7 +18,7 @@ from truceline.api.problems import Problem
 from truceline.application.keys import Key
 from truceline.domain.errors import Loc
 from truceline.domain.timeline import ITEM_FIELDS
-from truceline.domain.times import TimeError, format_utc, parse_time, to_micros
+from truceline.domain.times import TimeError, format_utc, from_micros, parse_time, to_micros
 from truceline.projections import queries
 from truceline.projections.queries import TimelineFilter
 
@@ -272,7 +272,7 @@ def ceasefire(
         raise Problem(
             404,
             f"no ceasefire {ceasefire_id!r} agreed in {conflict!r} by "
-            f"{format_utc(datetime.fromtimestamp(moment / 1e6, UTC))}",
+            f"{format_utc(from_micros(moment))}",
             kind="not-found",
         )
     return status
@@ -293,7 +293,7 @@ def conflict_status(
         answer = queries.conflict_status(db, conflict, moment, position)
     return {
         "conflict": conflict,
-        "at": format_utc(datetime.fromtimestamp(moment / 1e6, UTC)),
+        "at": format_utc(from_micros(moment)),
         "state": answer["state"],
         "ceasefire": answer["ceasefire"],
     }

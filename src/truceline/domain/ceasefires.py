@@ -59,6 +59,8 @@ class Period:
     superseded_by: str | None = None
 
     def contains(self, window: tuple[int, int]) -> bool:
+        if not self.ever_in_effect:  # a ceasefire never in effect has no period to break
+            return False
         begin, end = window
         stop = self.stop if self.stop is not None else _FOREVER
         if begin == end:
@@ -66,6 +68,8 @@ class Period:
         return self.start <= begin and end <= stop
 
     def overlaps(self, window: tuple[int, int]) -> bool:
+        if not self.ever_in_effect:
+            return False
         begin, end = window
         stop = self.stop if self.stop is not None else _FOREVER
         if begin == end:
