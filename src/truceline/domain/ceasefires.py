@@ -110,26 +110,28 @@ def periods(ceasefires: Sequence[Ceasefire], ends: Mapping[str, End]) -> dict[st
         own[ceasefire.ceasefire_id] = Period(
             ceasefire.start, stop[0] if stop else None, stop[1] if stop else None
         )
+    # In order of start, the first later one that qualifies is the superseder; the scan
+    # stops where a start is no longer inside the period.
+    ordered = sorted(ceasefires, key=lambda c: (c.start, c.position))
     result: dict[str, Period] = {}
-    for ceasefire in ceasefires:
+    for index, ceasefire in enumerate(ordered):
         period = own[ceasefire.ceasefire_id]
+        result[ceasefire.ceasefire_id] = period
         if not period.ever_in_effect:
-            result[ceasefire.ceasefire_id] = period
             continue
         parties = set(ceasefire.parties)
-        superseders = [
-            (other.start, other.position, other.ceasefire_id)
-            for other in ceasefires
-            if other.ceasefire_id != ceasefire.ceasefire_id
-            and other.start > ceasefire.start
-            and own[other.ceasefire_id].ever_in_effect
-            and parties <= set(other.parties)
-            and (period.stop is None or other.start < period.stop)
-        ]
-        if superseders:
-            start, _, by = min(superseders)
-            period = Period(period.start, start, "superseded", by)
-        result[ceasefire.ceasefire_id] = period
+        for other in ordered[index + 1 :]:
+            if period.stop is not None and other.start >= period.stop:
+                break
+            if (
+                other.start > ceasefire.start
+                and own[other.ceasefire_id].ever_in_effect
+                and parties <= set(other.parties)
+            ):
+                result[ceasefire.ceasefire_id] = Period(
+                    period.start, other.start, "superseded", other.ceasefire_id
+                )
+                break
     return result
 
 

@@ -65,7 +65,7 @@ class Touched:
 def recompute_ceasefires(db: sqlite_utils.Database, touched: Touched) -> None:
     for conflict, changes in touched.conflicts.items():
         rebuilt = _update_lifecycle(db, conflict) if changes.lifecycle else set()
-        stored = _stored_ceasefires(db, conflict)
+        stored = _stored_ceasefires(db, conflict, changes.versions)
         keys: dict[str, set[str]] = {}
         for version, span in changes.versions:
             event_keys = {version["event_id"]}
@@ -185,12 +185,24 @@ def _ceasefire_row(c: Ceasefire, period: Period) -> dict[str, Any]:
 
 
 def _stored_ceasefires(
-    db: sqlite_utils.Database, conflict: str
+    db: sqlite_utils.Database,
+    conflict: str,
+    versions: list[tuple[dict[str, Any], tuple[int, int]]],
 ) -> dict[str, tuple[Ceasefire, Period]]:
-    return {
-        row["ceasefire_id"]: ceasefire_from_row(row)
-        for row in db.table("ceasefires").rows_where("conflict = ?", [conflict])
-    }
+    """The stored ceasefires a page's events can touch: those whose period meets the span
+    of the events' windows, and those the page's reports name."""
+    if not versions:
+        return {}
+    low = min(span[0] for _, span in versions)
+    high = max(span[1] for _, span in versions)
+    named = sorted({v["ceasefire_id"] for v, _ in versions if "ceasefire_id" in v})
+    marks = ",".join("?" * len(named))
+    rows = db.table("ceasefires").rows_where(
+        "conflict = ? AND ((start_us <= ? AND (stop_us IS NULL OR stop_us >= ?))"
+        + (f" OR ceasefire_id IN ({marks}))" if named else ")"),
+        [conflict, high, low, *named],
+    )
+    return {row["ceasefire_id"]: ceasefire_from_row(row) for row in rows}
 
 
 def ceasefire_from_row(row: dict[str, Any]) -> tuple[Ceasefire, Period]:

@@ -25,7 +25,13 @@ from typing import Any
 
 import sqlite_utils
 from eventsourcing.persistence import Tracking
-from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.sqlite import (
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteCursor,
+    SQLiteDatastore,
+    SQLiteTrackingRecorder,
+)
 
 from truceline.application.log import Entry
 from truceline.projections.ceasefires import Touched, recompute_ceasefires
@@ -136,6 +142,7 @@ _PROJECTION_INDEXES = (
     "WHERE valid_to IS NULL AND ceasefire_id IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS timeline_current ON timeline (event_id) WHERE valid_to IS NULL",
     "CREATE INDEX IF NOT EXISTS amendments_target ON amendments (target_event_id, position)",
+    "CREATE INDEX IF NOT EXISTS ceasefires_periods ON ceasefires (conflict, start_us)",
     "CREATE INDEX IF NOT EXISTS breaches_cut ON breaches (conflict, ceasefire_id, window_end)",
 )
 
@@ -148,13 +155,32 @@ def database(cursor: SQLiteCursor) -> sqlite_utils.Database:
     )
 
 
+class _ReadModelPool(SQLiteConnectionPool):
+    """eventsourcing's pool, with connections tuned for a rebuildable file.
+
+    ``synchronous = NORMAL``: in WAL mode a power cut may lose the last pages applied, but
+    never splits a page from its tracking row, so the follower simply applies them again.
+    A larger page cache keeps the indexes keyed by event id (random order) in memory as
+    the timeline grows.
+    """
+
+    def _create_connection(self) -> SQLiteConnection:
+        connection = super()._create_connection()
+        raw = connection._sqlite_conn
+        raw.execute("PRAGMA synchronous = NORMAL")
+        raw.execute("PRAGMA cache_size = -65536")  # KiB: 64 MiB
+        return connection
+
+
 class ReadModel(SQLiteTrackingRecorder):
     """The read-model file, written by one follower, read by the queries."""
 
     def __init__(self, path: str | Path, lock_timeout: int = 30):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = str(path)
-        super().__init__(SQLiteDatastore(self.path, lock_timeout=lock_timeout, pool_size=4))
+        datastore = SQLiteDatastore(self.path, lock_timeout=lock_timeout, pool_size=4)
+        datastore.pool = _ReadModelPool(db_name=self.path, lock_timeout=lock_timeout, pool_size=4)
+        super().__init__(datastore)
         self.create_table()
 
     def create_table(self) -> None:
