@@ -286,7 +286,7 @@ def replay(
     """Write the read models as they stood at a past position or time, to a new file."""
     application = Truceline(Settings())
     try:
-        if as_of.isdigit():
+        if as_of.isascii() and as_of.isdigit():
             position = int(as_of)
         else:
             try:

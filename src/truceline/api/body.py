@@ -15,7 +15,12 @@ async def read_json(request: Request, max_bytes: int) -> object:
     a 422 naming the field, as the contract asks.
     """
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+    if (
+        declared is not None
+        and declared.isascii()
+        and declared.isdigit()
+        and int(declared) > max_bytes
+    ):
         raise Problem(413, f"the body is larger than {max_bytes} bytes", kind="too-large")
     body = bytearray()
     async for chunk in request.stream():

@@ -89,7 +89,11 @@ def _knowledge(
         _caught_up(request, min_position)
         return moment, None
     app = request.app.state.app
-    position = int(as_of) if as_of.isdigit() else app.position_at(parse_time_or_422("as_of", as_of))
+    position = (
+        int(as_of)
+        if as_of.isascii() and as_of.isdigit()
+        else app.position_at(parse_time_or_422("as_of", as_of))
+    )
     position = min(position, app.log_position())
     moment = _at(at) if at is not None else _recorded_at(app, position)
     _caught_up(request, max(position, min_position or 0))
