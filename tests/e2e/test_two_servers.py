@@ -1,0 +1,279 @@
+"""Two ``truceline serve`` processes on one PostgreSQL database, each with its own
+read-model file: what one appends, the other answers (read-your-writes through
+``min_position``), and both give the same answers.
+
+The servers are real processes on free ports; the writer key comes from
+``truceline keys create``, as in production. Both are killed in teardown.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.test_timeline import (
+    AMENDMENTS,
+    APPEND_ORDER,
+    CEASEFIRE_ID,
+    CURRENT,
+    EVENTS,
+    LAST,
+    NK,
+    ORDER,
+    ORDER_WITH_RETRACTED,
+)
+from tests.conftest import empty_postgres
+
+TRUCELINE = Path(sys.executable).parent / "truceline"
+STARTUP_TIMEOUT = 30.0  # seconds for a server to answer /v1/health
+COMMAND_TIMEOUT = 60.0  # seconds for one CLI command
+AT = "2020-10-20T00:00:00Z"
+
+
+@dataclass
+class Server:
+    name: str
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _healthy(process: subprocess.Popen[bytes], base_url: str, log: Path) -> bool:
+    """True once /v1/health answers 200; False if the process exited first."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            if httpx.get(f"{base_url}/v1/health", timeout=1.0).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    pytest.fail(f"truceline serve did not answer within {STARTUP_TIMEOUT}s:\n{log.read_text()}")
+
+
+def _start(name: str, env: dict[str, str], cwd: Path, started: list[Server]) -> Server:
+    log = cwd / f"serve-{name}.log"
+    for _attempt in range(3):  # a port taken between choosing and binding it: try another
+        port = _free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [str(TRUCELINE), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        server = Server(name, base_url, process, log)
+        started.append(server)
+        if _healthy(process, base_url, log):
+            return server
+    pytest.fail(f"truceline serve {name} kept exiting at start:\n{log.read_text()}")
+
+
+@dataclass
+class Pair:
+    a: Server
+    b: Server
+    headers: dict[str, str]
+
+
+@pytest.fixture
+def pair(postgres_url: str, tmp_path: Path) -> Iterator[Pair]:
+    """Servers A and B on the run's (emptied) PostgreSQL database, and a writer key."""
+    empty_postgres(postgres_url)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("TRUCELINE_")}
+    base["TRUCELINE_DATABASE_URL"] = postgres_url
+    started: list[Server] = []
+    try:
+        # One after the other: the first creates the tables.
+        a = _start(
+            "a", {**base, "TRUCELINE_READ_MODEL_PATH": str(tmp_path / "a.db")}, tmp_path, started
+        )
+        b = _start(
+            "b", {**base, "TRUCELINE_READ_MODEL_PATH": str(tmp_path / "b.db")}, tmp_path, started
+        )
+        created = subprocess.run(
+            [str(TRUCELINE), "keys", "create", "two servers", "--role", "writer"],
+            env=base,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+        )
+        assert created.returncode == 0, created.stderr
+        token = created.stdout.strip().splitlines()[-1]
+        yield Pair(a, b, {"Authorization": f"Bearer {token}"})
+    finally:
+        for server in started:
+            _stop(server.process)
+
+
+def _get(server: Server, headers: dict[str, str], path: str, **params: Any) -> Any:
+    response = httpx.get(f"{server.base_url}{path}", params=params, headers=headers, timeout=20)
+    assert response.status_code == 200, (server.name, path, response.text)
+    return response.json()
+
+
+def answers(server: Server, headers: dict[str, str], min_position: int) -> dict[str, Any]:
+    """What a server says about the case file, once it has reached ``min_position``."""
+    return {
+        "timeline": _get(server, headers, "/v1/timeline", min_position=min_position),
+        "with_retracted": _get(
+            server,
+            headers,
+            "/v1/timeline",
+            min_position=min_position,
+            include_retracted="true",
+            limit=3,
+        ),
+        "ceasefires": _get(server, headers, "/v1/ceasefires", min_position=min_position, at=AT),
+        "ceasefire": _get(
+            server,
+            headers,
+            f"/v1/ceasefires/{CEASEFIRE_ID}",
+            min_position=min_position,
+            conflict=NK,
+            at=AT,
+        ),
+        "conflict": _get(
+            server, headers, f"/v1/conflicts/{NK}/status", min_position=min_position, at=AT
+        ),
+    }
+
+
+def _post(server: Server, headers: dict[str, str], path: str, body: Any) -> Any:
+    response = httpx.post(f"{server.base_url}{path}", json=body, headers=headers, timeout=20)
+    assert response.status_code == 201, (server.name, response.text)
+    return response.json()
+
+
+STRIKE_ID, CLASH_ID = EVENTS["strike"]["event_id"], EVENTS["clash"]["event_id"]
+VIOLATED = {
+    "ceasefire_id": CEASEFIRE_ID,
+    "conflict": NK,
+    "status": "violated",
+    "parties": ["Armenia", "Azerbaijan"],
+    "mediators": ["Russia"],
+    "agreed_at": "2020-10-10T00:00:00Z",
+    "effective_at": "2020-10-10T08:00:00Z",
+    "ends_at": None,
+    "ended_at": None,
+    "ended_reason": None,
+    "superseded_by": None,
+    # The strike (Azerbaijan) and the clash (initiated by Azerbaijan, Armenia accused of it
+    # by a report naming it); the shelling is retracted.
+    "breaches": {
+        "total": 2,
+        "by_party": {"Armenia": 1, "Azerbaijan": 2},
+        "inferred": 2,
+        "reported": 0,
+        "contested": 1,
+        "unattributed": 0,
+        "possible": 0,
+    },
+    "last_breach_at": "2020-10-12T00:00:00Z",
+    "breach_event_ids": [STRIKE_ID, CLASH_ID],
+}
+ENDED = {
+    "type": "ceasefire_ended",
+    "event_id": "00000000-0000-4000-8000-000000000099",
+    "conflict": NK,
+    "occurred_at": "2020-10-18T00:00:00Z",
+    "ceasefire_id": CEASEFIRE_ID,
+    "reason": "collapsed",
+}
+
+
+def test_what_one_server_appends_the_other_answers(pair: Pair) -> None:
+    headers = pair.headers
+    first = _post(
+        pair.a, headers, "/v1/events/batch", {"events": [EVENTS[name] for name in APPEND_ORDER]}
+    )
+    second = _post(pair.a, headers, "/v1/events/batch", {"events": AMENDMENTS})
+    assert second["results"][-1]["position"] == LAST
+    assert first["results"][0]["position"] == 1
+
+    from_b = answers(pair.b, headers, LAST)
+    from_a = answers(pair.a, headers, LAST)
+
+    assert from_b == from_a
+    assert from_b["timeline"] == {"items": [CURRENT[n] for n in ORDER], "next_cursor": None}
+    assert from_b["with_retracted"]["items"] == [CURRENT[n] for n in ORDER_WITH_RETRACTED[:3]]
+    assert from_b["ceasefire"] == VIOLATED
+    assert from_b["ceasefires"] == {"items": [VIOLATED]}
+    assert from_b["conflict"] == {
+        "conflict": NK,
+        "at": AT,
+        "state": "ceasefire_violated",
+        "ceasefire": VIOLATED,
+    }
+
+    # Now the other way round: B appends, A reads its write.
+    receipt = _post(pair.b, headers, "/v1/events", ENDED)
+    assert receipt["position"] == LAST + 1
+
+    from_a = answers(pair.a, headers, LAST + 1)
+    from_b = answers(pair.b, headers, LAST + 1)
+
+    assert from_a == from_b
+    collapsed = {
+        **VIOLATED,
+        "status": "collapsed",
+        "ended_at": "2020-10-18T00:00:00Z",
+        "ended_reason": "collapsed",
+    }
+    assert from_a["ceasefire"] == collapsed
+    assert from_a["conflict"] == {
+        "conflict": NK,
+        "at": AT,
+        "state": "no_ceasefire",
+        "ceasefire": None,
+    }
+    assert from_a["timeline"]["items"][-1] == {
+        **ENDED,
+        "time_precision": "exact",
+        "position": LAST + 1,
+        "corrected": False,
+        "retracted": False,
+    }
+
+    # Both follow the log to its end on their own.
+    for server in (pair.a, pair.b):
+        deadline = time.monotonic() + 10
+        while (health := _get(server, {}, "/v1/health"))["projection_position"] < LAST + 1:
+            assert time.monotonic() < deadline, (server.name, health)
+            time.sleep(0.05)
+        assert health == {"status": "ok", "log_position": LAST + 1, "projection_position": LAST + 1}

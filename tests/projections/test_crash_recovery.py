@@ -1,0 +1,361 @@
+"""A projection killed part way picks up where its file says and ends up as if it had never
+stopped; a page applied twice is refused whole.
+
+The log (20,000 events over 100 conflicts: ceasefires that supersede and end, every
+incident type and precision, breach reports, corrections and retractions) is imported in
+one go. A child process projects it page by page, as ``truceline rebuild`` does, and is
+killed with SIGKILL once the file shows some progress. The file is then reopened here and
+caught up; its tables must equal those of a read model built fresh from the same log.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import IntegrityError
+
+from truceline.application.app import Truceline
+from truceline.projections.follower import Follower
+from truceline.projections.readmodel import ReadModel
+from truceline.settings import Settings
+
+Event = dict[str, Any]
+Rows = dict[str, list[tuple[Any, ...]]]
+
+# The read model's tables compared, each in the order of its primary key.
+TABLES = ("timeline", "amendments", "ceasefires", "breaches", "log_meta")
+LOG_SIZE = 20_000
+PAGE_SIZE = 500
+KILL_TIMEOUT = 60.0  # seconds for the child to show progress
+
+PROJECT = """
+import sys
+from truceline.application.app import Truceline
+from truceline.projections.follower import Follower
+from truceline.projections.readmodel import ReadModel
+from truceline.settings import Settings
+
+app = Truceline(Settings(database_url=sys.argv[1]))
+Follower(app, ReadModel(sys.argv[2]), page_size=int(sys.argv[3])).catch_up()
+"""
+
+
+def table_rows(path: str | Path) -> Rows:
+    """Every row of the read model's tables, ordered by primary key, and its position."""
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        rows: Rows = {}
+        for name in TABLES:
+            columns = db.execute(f"PRAGMA table_info({name})").fetchall()
+            key = [c[1] for c in sorted(columns, key=lambda c: c[5]) if c[5]]
+            assert key, f"{name} has no primary key"
+            rows[name] = db.execute(f"SELECT * FROM {name} ORDER BY {', '.join(key)}").fetchall()
+        rows["tracking"] = db.execute(
+            "SELECT * FROM tracking WHERE application_name = 'Truceline'"
+        ).fetchall()
+    return rows
+
+
+def _uuid(n: int) -> str:
+    return f"00000000-0000-4000-8000-{n:012d}"
+
+
+def _time(rng: random.Random, first_day: int = 0, last_day: int = 300) -> str:
+    day = rng.randint(first_day, last_day)
+    return f"2021-{1 + day // 28 % 12:02d}-{1 + day % 28:02d}T{rng.randint(0, 23):02d}:00:00Z"
+
+
+def history(size: int, conflicts: int = 100, seed: int = 7) -> Iterator[Event]:
+    """A valid log of ``size`` events, in bursts of one conflict at a time."""
+    rng = random.Random(seed)
+    actors = ["A", "B", "C"]
+    counter = 0
+    incidents: dict[str, list[str]] = {}
+    reports: dict[str, list[str]] = {}
+    retracted: set[str] = set()
+
+    def new(kind: str, conflict: str, **fields: Any) -> Event:
+        nonlocal counter
+        counter += 1
+        return {"type": kind, "event_id": _uuid(counter), "conflict": conflict, **fields}
+
+    names = [f"war-{n:03d}" for n in range(conflicts)]
+    for conflict in names:
+        incidents[conflict], reports[conflict] = [], []
+        yield new(
+            "ceasefire_agreed",
+            conflict,
+            occurred_at="2021-01-01T00:00:00Z",
+            ceasefire_id="first",
+            parties=["A", "B"],
+            effective_at="2021-01-02T00:00:00Z",
+        )
+        yield new(
+            "ceasefire_agreed",
+            conflict,
+            occurred_at="2021-04-01T00:00:00Z",
+            ceasefire_id="second",
+            parties=["A", "B", "C"],
+            mediators=["M"],
+            effective_at="2021-04-02T00:00:00Z",
+        )
+        yield new(
+            "ceasefire_agreed",
+            conflict,
+            occurred_at="2021-02-01T00:00:00Z",
+            ceasefire_id="local",
+            parties=["C"],
+            effective_at="2021-01-20T00:00:00Z",
+            ends_at="2021-09-01T00:00:00Z",
+        )
+        yield new(
+            "ceasefire_ended",
+            conflict,
+            occurred_at="2021-08-01T00:00:00Z",
+            ceasefire_id="second",
+            reason="collapsed",
+        )
+    while counter < size:
+        conflict = rng.choice(names)
+        for _ in range(50):  # a burst; each history is a prefix of every longer one
+            if counter >= size:
+                return
+            roll = rng.random()
+            common = {
+                "occurred_at": _time(rng),
+                "time_precision": rng.choice(
+                    ["exact", "exact", "hour", "day", "week", "month", "approximate"]
+                ),
+            }
+            if roll < 0.55 or not incidents[conflict]:
+                kind = rng.choice(["strike", "shelling"])
+                perpetrator = rng.choice([*actors, None])
+                event = new(
+                    kind,
+                    conflict,
+                    **common,
+                    **({"perpetrator": perpetrator} if perpetrator else {}),
+                )
+                incidents[conflict].append(event["event_id"])
+            elif roll < 0.7:
+                parties = rng.sample(actors, rng.randint(2, 3))
+                event = new(
+                    "clash",
+                    conflict,
+                    **common,
+                    parties=parties,
+                    **({"initiator": parties[0]} if rng.random() < 0.5 else {}),
+                )
+                incidents[conflict].append(event["event_id"])
+            elif roll < 0.82:
+                named = rng.choice(incidents[conflict][-20:]) if rng.random() < 0.5 else None
+                event = new(
+                    "ceasefire_breached",
+                    conflict,
+                    **common,
+                    ceasefire_id=rng.choice(["first", "second", "local"]),
+                    accused=rng.choice(actors),
+                    **({"incident_event_id": named} if named else {}),
+                )
+                reports[conflict].append(event["event_id"])
+            elif roll < 0.94:
+                target = rng.choice(incidents[conflict])
+                changes = rng.choice(
+                    [
+                        {"occurred_at": _time(rng)},
+                        {"time_precision": "day"},
+                        {"killed": rng.randint(0, 9)},
+                    ]
+                )
+                event = new(
+                    "correction",
+                    conflict,
+                    occurred_at=_time(rng, 300, 320),
+                    corrects_event_id=target,
+                    changes=changes,
+                )
+            else:
+                candidates = [
+                    e
+                    for e in incidents[conflict][-30:] + reports[conflict][-10:]
+                    if e not in retracted
+                ]
+                if not candidates:
+                    continue
+                target = rng.choice(candidates)
+                retracted.add(target)
+                event = new(
+                    "retraction",
+                    conflict,
+                    occurred_at=_time(rng, 300, 320),
+                    retracts_event_id=target,
+                    reason="withdrawn",
+                )
+            yield event
+
+
+def _import(database_url: str, size: int) -> Truceline:
+    app = Truceline(Settings(database_url=database_url))
+    count = app.import_events(enumerate(history(size), start=1), "test")
+    assert count == size == app.log_position()
+    return app
+
+
+def build(app: Truceline, path: Path, page_size: int = 1000) -> Rows:
+    """A read model built fresh from the whole log; its rows."""
+    read_model = ReadModel(path)
+    try:
+        Follower(app, read_model, page_size=page_size).catch_up()
+    finally:
+        read_model.close()
+    return table_rows(path)
+
+
+def _child_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("TRUCELINE_")}
+
+
+def test_a_projection_killed_part_way_resumes_to_the_same_read_model(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path}/log.db"
+    app = _import(database_url, LOG_SIZE)
+    path = tmp_path / "killed.db"
+    watcher = ReadModel(path)  # the tables exist before the child starts
+    child = subprocess.Popen(
+        [sys.executable, "-c", PROJECT, database_url, str(path), str(PAGE_SIZE)],
+        env=_child_env(),
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + KILL_TIMEOUT
+        while (reached := watcher.position()) == 0:
+            assert child.poll() is None, child.stderr.read() if child.stderr else ""
+            assert time.monotonic() < deadline, "the child never applied a page"
+            time.sleep(0.001)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait(timeout=10)
+        if child.stderr:
+            child.stderr.close()
+    watcher.close()
+    assert child.returncode == -signal.SIGKILL
+    assert 0 < reached < LOG_SIZE
+
+    # What the crash left: whole pages only, the position at a page boundary.
+    restarted = ReadModel(path)
+    try:
+        killed_at = restarted.position()
+        assert reached <= killed_at < LOG_SIZE
+        assert killed_at % PAGE_SIZE == 0
+        assert table_rows(path)["log_meta"] == [
+            (1, killed_at, app.read_log(killed_at - 1, 1)[0].hash)
+        ]
+        applied = Follower(app, restarted, page_size=PAGE_SIZE).catch_up()
+        assert applied == LOG_SIZE - killed_at
+        assert restarted.position() == LOG_SIZE
+    finally:
+        restarted.close()
+
+    resumed = table_rows(path)
+    fresh = build(app, tmp_path / "fresh.db")
+    app.close()
+    assert {name: len(rows) for name, rows in resumed.items()} == {
+        name: len(rows) for name, rows in fresh.items()
+    }
+    for name in resumed:
+        assert resumed[name] == fresh[name], name
+    assert len(fresh["amendments"]) > 1000
+    assert len(fresh["ceasefires"]) == 300
+    assert len(fresh["breaches"]) > 1000
+
+
+@pytest.fixture
+def small_log(tmp_path: Path) -> Iterator[Truceline]:
+    app = _import(f"sqlite:///{tmp_path}/log.db", 2_000)
+    yield app
+    app.close()
+
+
+def test_a_page_applied_again_is_refused_and_changes_nothing(
+    small_log: Truceline, tmp_path: Path
+) -> None:
+    path = tmp_path / "read-model.db"
+    read_model = ReadModel(path)
+    try:
+        follower = Follower(small_log, read_model, page_size=PAGE_SIZE)
+        assert follower.catch_up() == 2_000
+        before = table_rows(path)
+
+        for after, limit in (
+            (1_500, PAGE_SIZE),  # the last page, again
+            (0, PAGE_SIZE),  # the first page
+            (700, 300),  # part of a page
+            (1_999, 1),  # the last entry alone
+        ):
+            with pytest.raises(IntegrityError):
+                read_model.apply(small_log.read_log(after, limit))
+            assert table_rows(path) == before, (after, limit)
+            assert read_model.position() == 2_000
+
+    finally:
+        read_model.close()
+
+
+def test_a_follower_that_lost_the_race_for_a_page_carries_on(
+    small_log: Truceline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "read-model.db"
+    read_model = ReadModel(path)
+    try:
+        Follower(small_log, read_model, page_size=PAGE_SIZE).catch_up()
+        before = table_rows(path)
+        # This follower read the last page just before another follower applied it.
+        read_log = small_log.read_log
+        stale = [read_log(1_500, PAGE_SIZE)]
+        monkeypatch.setattr(
+            small_log,
+            "read_log",
+            lambda after, limit: stale.pop() if stale else read_log(after, limit),
+        )
+        late = Follower(small_log, read_model, page_size=PAGE_SIZE)
+
+        late.catch_up()
+
+        assert stale == []
+        assert late.position == 2_000
+        assert table_rows(path) == before
+    finally:
+        read_model.close()
+
+
+def test_a_page_that_overlaps_applied_entries_is_refused_whole(
+    small_log: Truceline, tmp_path: Path
+) -> None:
+    path = tmp_path / "read-model.db"
+    read_model = ReadModel(path)
+    try:
+        read_model.apply(small_log.read_log(0, 1_200))
+        before = table_rows(path)
+
+        # Entries 1001..1500: the first 200 are applied already, the rest are not.
+        with pytest.raises(IntegrityError):
+            read_model.apply(small_log.read_log(1_000, 500))
+
+        assert table_rows(path) == before
+        assert read_model.position() == 1_200
+        Follower(small_log, read_model, page_size=PAGE_SIZE).catch_up()
+    finally:
+        read_model.close()
+    assert table_rows(path) == build(small_log, tmp_path / "fresh.db")
