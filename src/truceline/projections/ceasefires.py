@@ -158,12 +158,55 @@ def _update_lifecycle(db: sqlite_utils.Database, conflict: str) -> set[str]:
             "DELETE FROM breaches WHERE conflict = ? AND ceasefire_id = ?", [conflict, ceasefire_id]
         )
     for ceasefire in ceasefires:
-        row = new_rows[ceasefire.ceasefire_id]
-        if old_rows.get(ceasefire.ceasefire_id) != row:
-            db.table("ceasefires").upsert(row, pk=("conflict", "ceasefire_id"))
-            _rebuild_breaches(db, ceasefire, in_effect[ceasefire.ceasefire_id])
+        row, old = new_rows[ceasefire.ceasefire_id], old_rows.get(ceasefire.ceasefire_id)
+        if old == row:
+            continue
+        db.table("ceasefires").upsert(row, pk=("conflict", "ceasefire_id"))
+        period = in_effect[ceasefire.ceasefire_id]
+        if old is not None and _only_stop_moved(old, row):
+            _move_stop(db, ceasefire, period, old["stop_us"])
+        else:
+            _rebuild_breaches(db, ceasefire, period)
             rebuilt.add(ceasefire.ceasefire_id)
     return rebuilt
+
+
+_STOP_FIELDS = frozenset({"stop_us", "stop_reason", "superseded_by"})
+
+
+def _only_stop_moved(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    return all(old[key] == value for key, value in new.items() if key not in _STOP_FIELDS)
+
+
+def _move_stop(
+    db: sqlite_utils.Database, ceasefire: Ceasefire, period: Period, old_stop: int | None
+) -> None:
+    """The period's end moved (an end, an expiry, a superseder): only incidents whose
+    windows end after the earlier of the two ends can change, plus reported ones, whose
+    windows are those of the events they name."""
+    ends = [stop for stop in (old_stop, period.stop) if stop is not None]
+    if not ends:
+        return
+    low, high = min(ends), max(ends) if len(ends) == 2 else FOREVER
+    keys = {
+        key
+        for (key,) in db.execute(
+            "SELECT key FROM breaches WHERE conflict = ? AND ceasefire_id = ? AND window_end >= ?",
+            [ceasefire.conflict, ceasefire.ceasefire_id, low],
+        ).fetchall()
+    }
+    marks = ",".join("?" * len(INCIDENT_TYPES))
+    keys.update(
+        e["event_id"]
+        for e in View(db).items(
+            f"conflict = ? AND type IN ({marks}) AND retracted = 0 "
+            "AND window_start BETWEEN ? AND ? AND window_end >= ?",
+            [ceasefire.conflict, *sorted(INCIDENT_TYPES), low - MAX_WINDOW, high, low],
+        )
+    )
+    keys.update(r.get("incident_event_id") or r["event_id"] for r in _reports(View(db), ceasefire))
+    if keys:
+        _update_incidents(db, ceasefire, period, sorted(keys))
 
 
 def _ceasefire_row(c: Ceasefire, period: Period) -> dict[str, Any]:
@@ -294,7 +337,17 @@ def _rebuild_breaches(db: sqlite_utils.Database, ceasefire: Ceasefire, period: P
 def _update_incidents(
     db: sqlite_utils.Database, ceasefire: Ceasefire, period: Period, keys: list[str]
 ) -> None:
-    """Recompute the incidents with these keys: what each key's own events make of it."""
+    """Recompute the incidents with these keys: what each key's own events make of it.
+
+    Each key depends on its own events only, so keys can be taken a chunk at a time
+    (SQLite limits the parameters of one statement)."""
+    for start in range(0, len(keys), 1000):
+        _update_chunk(db, ceasefire, period, keys[start : start + 1000])
+
+
+def _update_chunk(
+    db: sqlite_utils.Database, ceasefire: Ceasefire, period: Period, keys: list[str]
+) -> None:
     marks = ",".join("?" * len(keys))
     db.execute(
         f"DELETE FROM breaches WHERE conflict = ? AND ceasefire_id = ? AND key IN ({marks})",
