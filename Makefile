@@ -20,7 +20,7 @@ run: install
 	$(BIN)/truceline serve --host 127.0.0.1 --port 8000
 
 lint: install
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench
 
 typecheck: install
 	$(BIN)/mypy

@@ -1,7 +1,8 @@
 """``make bench``: Truceline's figures beside their baselines, written to bench/results.md.
 
 Machines here are noisy: each figure is measured in the same run as its baseline, and the
-ratio is what carries the meaning.
+ratio is what carries the meaning. Each step runs in a process of its own, so that its
+peak memory (max RSS) is its own.
 
     python bench/run.py [--events N] [--out bench/results.md] [--workdir DIR]
 """
@@ -13,112 +14,246 @@ import json
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import generate
 
 from truceline.application.app import Truceline
+from truceline.domain.times import parse_utc, to_micros
 from truceline.projections import queries
+from truceline.projections.audit import consistent, replay
 from truceline.projections.follower import Follower
 from truceline.projections.readmodel import ReadModel
 from truceline.settings import Settings
 
-
-def _timed(work: Callable[[], int]) -> tuple[float, int]:
-    began = time.perf_counter()
-    count = work()
-    return time.perf_counter() - began, count
+Row = tuple[str, str, str, str, str]
 
 
-def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+def _app(workdir: Path) -> Truceline:
+    return Truceline(Settings(database_url=f"sqlite:///{workdir}/log.db"))
 
 
-def _lines(count: int) -> Iterator[tuple[int, object]]:
-    yield from enumerate(generate(count), start=1)
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(events: int, workdir: Path) -> list[tuple[str, str, str, str, str]]:
-    rows: list[tuple[str, str, str, str, str]] = []
-    app = Truceline(Settings(database_url=f"sqlite:///{workdir}/log.db"))
-    seconds, stored = _timed(lambda: app.import_events(_lines(events), "bench", chunk_size=5000))
-    rows.append(
-        (
-            "import (one transaction, validated, referenced)",
-            f"{stored / seconds:,.0f} ev/s",
-            "-",
-            "-",
-            f"{stored:,} events in {seconds:.1f} s",
-        )
-    )
-
-    def read_and_decode() -> int:
-        return sum(1 for _ in app.store.iter_entries(page=1000))
-
-    base_seconds, read = _timed(read_and_decode)
-    read_model = ReadModel(workdir / "read-model.db")
-    follower = Follower(app, read_model, page_size=1000)
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    ours_seconds, projected = _timed(lambda: follower.catch_up(bulk=True))
-    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    ours, base = projected / ours_seconds, read / base_seconds
-    rows.append(
-        (
-            "projection catch-up vs read+decode",
-            f"{ours:,.0f} ev/s",
-            f"{base:,.0f} ev/s",
-            f"{ours / base:.2f}",
-            f"target >= 0.5; peak RSS {max(rss_before, rss_after) / 1024:,.0f} MiB",
-        )
-    )
-
-    where = queries.TimelineFilter(conflict="conflict-3", types=("shelling",))
+def _latencies(work: Callable[[], object], runs: int = 200) -> tuple[float, float]:
     samples = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        work()
+        samples.append((time.perf_counter() - began) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[min(runs - 1, int(runs * 0.99))]
+
+
+# -- steps, each run in its own process ------------------------------------------------
+
+
+def step_build(workdir: Path, events: int) -> dict[str, Any]:
+    app = _app(workdir)
+    began = time.perf_counter()
+    stored = app.import_events(enumerate(generate(events), start=1), "bench", chunk_size=5000)
+    return {"seconds": time.perf_counter() - began, "events": stored, "peak": _peak_mib()}
+
+
+def step_read(workdir: Path, events: int) -> dict[str, Any]:
+    app = _app(workdir)
+    began = time.perf_counter()
+    count = sum(1 for _ in app.store.iter_entries(page=1000))
+    return {"seconds": time.perf_counter() - began, "events": count, "peak": _peak_mib()}
+
+
+def step_catch_up(workdir: Path, events: int) -> dict[str, Any]:
+    app = _app(workdir)
+    read_model = ReadModel(workdir / "read-model.db")
+    began = time.perf_counter()
+    count = Follower(app, read_model, page_size=1000).catch_up(bulk=True)
+    return {"seconds": time.perf_counter() - began, "events": count, "peak": _peak_mib()}
+
+
+def step_verify(workdir: Path, events: int) -> dict[str, Any]:
+    app = _app(workdir)
+    read_model = ReadModel(workdir / "read-model.db")
+    began = time.perf_counter()
+    chain = app.verify_chain()
+    chain_seconds = time.perf_counter() - began
+    same, _ = consistent(app, read_model)
+    assert chain.ok and same, (chain, same)
+    return {
+        "seconds": time.perf_counter() - began,
+        "chain_seconds": chain_seconds,
+        "events": chain.events_checked,
+        "peak": _peak_mib(),
+    }
+
+
+def step_replay(workdir: Path, events: int) -> dict[str, Any]:
+    app = _app(workdir)
+    began = time.perf_counter()
+    count = replay(app, app.log_position(), workdir / "replay.db")
+    return {"seconds": time.perf_counter() - began, "events": count, "peak": _peak_mib()}
+
+
+def step_queries(workdir: Path, events: int) -> dict[str, Any]:
+    app = _app(workdir)
+    read_model = ReadModel(workdir / "read-model.db")
+    half = app.log_position() // 2
+    at = to_micros(parse_utc(app.read_log(half - 1, 1)[0].recorded_at))
+    where = queries.TimelineFilter(conflict="conflict-3", types=("shelling",))
+    answers: dict[str, Any] = {}
     with read_model.reading() as db:
-        for _ in range(200):
-            began = time.perf_counter()
-            items, _ = queries.timeline_page(db, where, 100)
-            samples.append((time.perf_counter() - began) * 1000)
-            assert items
-        raw = []
-        for _ in range(200):
-            began = time.perf_counter()
-            db.execute(
+        ceasefire = db.execute(
+            "SELECT conflict, ceasefire_id, start_us FROM ceasefires "
+            "ORDER BY start_us LIMIT 1 OFFSET (SELECT COUNT(*) / 3 FROM ceasefires)"
+        ).fetchone()
+        conflict, ceasefire_id, start = ceasefire
+        moment = start + 86_400_000_000
+        answers["page"] = _latencies(lambda: queries.timeline_page(db, where, 100))
+        answers["page_raw"] = _latencies(
+            lambda: db.execute(
                 "SELECT item FROM timeline WHERE valid_to IS NULL AND conflict = ? AND type = ? "
                 "ORDER BY occurred_us, position LIMIT 100",
                 ["conflict-3", "shelling"],
             ).fetchall()
-            raw.append((time.perf_counter() - began) * 1000)
-    p50, p99 = _percentiles(samples)
-    raw50, _ = _percentiles(raw)
-    rows.append(
+        )
+        answers["page_as_of"] = _latencies(
+            lambda: queries.timeline_page(db, where, 100, None, as_of=half)
+        )
+        answers["status"] = _latencies(
+            lambda: queries.ceasefire_status(db, conflict, ceasefire_id, moment)
+        )
+        answers["status_as_of"] = _latencies(
+            lambda: queries.ceasefire_status(db, conflict, ceasefire_id, moment, as_of=half),
+            runs=50,
+        )
+    answers["at"] = at
+    return answers
+
+
+STEPS = {
+    "build": step_build,
+    "read": step_read,
+    "catch_up": step_catch_up,
+    "verify": step_verify,
+    "replay": step_replay,
+    "queries": step_queries,
+}
+
+
+def _run_step(name: str, workdir: Path, events: int) -> dict[str, Any]:
+    done = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--step",
+            name,
+            "--workdir",
+            str(workdir),
+            "--events",
+            str(events),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run(events: int, workdir: Path) -> list[Row]:
+    build = _run_step("build", workdir, events)
+    read = _run_step("read", workdir, events)
+    catch_up = _run_step("catch_up", workdir, events)
+    found = _run_step("queries", workdir, events)
+    verify = _run_step("verify", workdir, events)
+    replayed = _run_step("replay", workdir, events)
+    base = read["events"] / read["seconds"]
+
+    def rate(step: dict[str, Any]) -> float:
+        return float(step["events"] / step["seconds"])
+
+    def ms(pair: list[float]) -> str:
+        return f"p50 {pair[0]:.2f} ms, p99 {pair[1]:.2f} ms"
+
+    return [
+        (
+            "import (validated, references checked, one transaction)",
+            f"{rate(build):,.0f} ev/s",
+            "-",
+            "-",
+            f"{build['events']:,} events in {build['seconds']:.0f} s; "
+            f"peak {build['peak']:,.0f} MiB",
+        ),
+        (
+            "projection catch-up",
+            f"{rate(catch_up):,.0f} ev/s",
+            f"{base:,.0f} ev/s read+decode",
+            f"{rate(catch_up) / base:.2f}",
+            f"target >= 0.5; {catch_up['seconds']:.0f} s; peak {catch_up['peak']:,.0f} MiB",
+        ),
         (
             "timeline page of 100, two filters (in-process)",
-            f"p50 {p50:.2f} ms",
-            f"p50 {raw50:.2f} ms (raw SQL)",
-            f"{p50 / raw50:.2f}",
-            f"p99 {p99:.2f} ms; target p50 < 10 ms",
-        )
-    )
-    read_model.close()
-    app.close()
-    return rows
+            ms(found["page"]),
+            ms(found["page_raw"]) + " raw SQL",
+            f"{found['page'][0] / found['page_raw'][0]:.1f}",
+            "target p50 < 10 ms",
+        ),
+        (
+            "the same page, as_of the middle of the log",
+            ms(found["page_as_of"]),
+            ms(found["page"]) + " current",
+            f"{found['page_as_of'][0] / found['page'][0]:.1f}",
+            "target p50 < 20 ms",
+        ),
+        ("ceasefire status at `at`", ms(found["status"]), "-", "-", "from breaches rows"),
+        (
+            "the same status, as_of the middle of the log",
+            ms(found["status_as_of"]),
+            ms(found["status"]) + " current",
+            f"{found['status_as_of'][0] / found['status'][0]:.1f}",
+            "target p50 < 20 ms; rules run on the timeline as it stood",
+        ),
+        (
+            "full verify: hash chain",
+            f"{verify['chain_seconds']:.0f} s",
+            f"{read['seconds']:.0f} s read+decode",
+            f"{verify['chain_seconds'] / read['seconds']:.2f}",
+            f"{verify['events']:,} events",
+        ),
+        (
+            "full verify: chain + rebuild and compare",
+            f"{verify['seconds']:.0f} s",
+            "-",
+            "-",
+            f"peak {verify['peak']:,.0f} MiB; target < 1 GiB",
+        ),
+        (
+            "full replay (as of the last position)",
+            f"{replayed['seconds']:.0f} s",
+            f"{catch_up['seconds']:.0f} s catch-up",
+            f"{replayed['seconds'] / catch_up['seconds']:.2f}",
+            f"peak {replayed['peak']:,.0f} MiB; target < 1 GiB",
+        ),
+    ]
 
 
-def write(rows: list[tuple[str, str, str, str, str]], events: int, out: Path) -> str:
+def write(rows: list[Row], events: int, out: Path) -> str:
     lines = [
         "# Benchmark results",
         "",
         f"`make bench` on {platform.machine()}, Python {platform.python_version()}, "
         f"a generated log of {events:,} events (bench/generate.py, seed 2020), SQLite store.",
-        "Each figure was measured in the same run as its baseline.",
+        "Each figure was measured in the same run as its baseline; each step in its own",
+        "process, whose peak memory (max RSS) is given.",
         "",
         "| what | ours | baseline | ratio | notes |",
         "|---|---|---|---|---|",
@@ -135,11 +270,14 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results.md")
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--step", choices=sorted(STEPS), default=None)
     args = parser.parse_args()
+    if args.step is not None:
+        print(json.dumps(STEPS[args.step](args.workdir, args.events)))
+        return
     with tempfile.TemporaryDirectory(dir=args.workdir) as workdir:
         rows = run(args.events, Path(workdir))
     print(write(rows, args.events, args.out))
-    print(json.dumps({"events": args.events}))
 
 
 if __name__ == "__main__":

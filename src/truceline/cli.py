@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import nullcontext
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -248,7 +248,7 @@ def verify(
     both check out. With --file, check the hash chain of an export."""
     if file is not None:
         with file.open("rb") as lines:
-            report = verify_chain(json.loads(line) for line in lines if line.strip())
+            report = verify_chain(_export_entry(line) for line in lines if line.strip())
         _report_chain(report)
         raise typer.Exit(0 if report.ok else 1)
     settings = Settings()
@@ -266,6 +266,16 @@ def verify(
         f"{'consistent with the log' if projections_ok else 'DIFFER from a rebuild'}"
     )
     raise typer.Exit(0 if report.ok and projections_ok else 1)
+
+
+def _export_entry(line: bytes) -> dict[str, Any]:
+    """One export line; a line that is no JSON object reads as an empty entry, which the
+    chain then reports as the first bad position."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return {}
+    return entry if isinstance(entry, dict) else {}
 
 
 def _report_chain(report: ChainReport) -> None:
