@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Mapper, StoredEvent
 
+from truceline.application.recorded import envelope_of
 from truceline.domain.times import format_utc, parse_utc
 
 GENESIS_HASH = "0" * 64
+ENTRIES = "truceline_entries"  # the log's own table, beside eventsourcing's events table
+KEYS = "truceline_keys"
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,76 @@ class PagedReads:
         while entries := self.read(after, page, tolerant=tolerant):
             yield from entries
             after = entries[-1].position
+
+
+@dataclass(frozen=True)
+class Linked:
+    """A new entry with its place in the chain, ready for the store's insert."""
+
+    new: NewEntry
+    position: int
+    recorded_at: str
+    hash: str
+
+    def entries_row(self) -> tuple[Any, ...]:
+        """The ``truceline_entries`` row, in the table's column order."""
+        event = self.new.event
+        return (
+            self.position,
+            self.new.event_id,
+            event["type"],
+            event["conflict"],
+            event.get("ceasefire_id"),
+            self.new.refers_to,
+            self.recorded_at,
+            self.new.recorded_by,
+            self.hash,
+        )
+
+
+class ChainWriter:
+    """What both stores' append transactions share: the next positions, a
+    ``recorded_at`` that never goes back, and the hash chain. Subclasses insert."""
+
+    def __init__(self, last: tuple[int, str, str] | None):
+        """``last``: the position, ``recorded_at`` and hash of the log's last entry."""
+        self.position: int = last[0] if last else 0
+        self.recorded_at: str | None = last[1] if last else None
+        self.hash: str = last[2] if last else GENESIS_HASH
+
+    def append(self, entries: Sequence[NewEntry]) -> list[Receipt]:
+        recorded_at = next_recorded_at(self.recorded_at)
+        linked: list[Linked] = []
+        position, previous = self.position, self.hash
+        for new in entries:
+            position += 1
+            previous = entry_hash(previous, position, recorded_at, new.recorded_by, new.event)
+            linked.append(Linked(new, position, recorded_at, previous))
+        self._insert(linked)
+        self.position, self.recorded_at, self.hash = position, recorded_at, previous
+        return [Receipt(item.new.event_id, item.position, recorded_at) for item in linked]
+
+    def _insert(self, linked: list[Linked]) -> None:
+        raise NotImplementedError
+
+
+def entry_from_row(
+    mapper: Mapper[uuid.UUID], row: Any, originator_id: uuid.UUID | str, tolerant: bool
+) -> Entry:
+    """An :class:`Entry` from a joined events/entries row (any mapping-like row)."""
+    stored = StoredEvent(
+        originator_id=originator_id,
+        originator_version=row["originator_version"],
+        topic=row["topic"],
+        state=bytes(row["state"]),
+    )
+    return Entry(
+        row["position"],
+        row["recorded_at"],
+        row["recorded_by"],
+        row["hash"],
+        envelope_of(mapper, stored, tolerant),
+    )
 
 
 class LogWriter(Protocol):

@@ -16,25 +16,21 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import Mapper
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from truceline.application.log import (
-    GENESIS_HASH,
+    ENTRIES,
+    KEYS,
+    ChainWriter,
     Entry,
-    NewEntry,
+    Linked,
     PagedReads,
-    Receipt,
-    entry_hash,
-    next_recorded_at,
+    entry_from_row,
 )
-from truceline.application.recorded import envelope_of as _envelope
-
-ENTRIES = "truceline_entries"
-KEYS = "truceline_keys"
 
 
 class PostgresLogRecorder(PagedReads, PostgresApplicationRecorder):
@@ -74,19 +70,7 @@ class PostgresLogRecorder(PagedReads, PostgresApplicationRecorder):
     # -- reading ----------------------------------------------------------------------
 
     def _entry(self, row: DictRow, tolerant: bool = False) -> Entry:
-        stored = StoredEvent(
-            originator_id=row["originator_id"],
-            originator_version=row["originator_version"],
-            topic=row["topic"],
-            state=bytes(row["state"]),
-        )
-        return Entry(
-            row["position"],
-            row["recorded_at"],
-            row["recorded_by"],
-            row["hash"],
-            _envelope(self.mapper, stored, tolerant),
-        )
+        return entry_from_row(self.mapper, row, row["originator_id"], tolerant)
 
     def _query(
         self, curs: Cursor[DictRow], where: str, params: Sequence[Any], tolerant: bool = False
@@ -191,7 +175,7 @@ class PostgresLogRecorder(PagedReads, PostgresApplicationRecorder):
         self.datastore.close()
 
 
-class _PostgresWriter:
+class _PostgresWriter(ChainWriter):
     """The open append transaction of :meth:`PostgresLogRecorder.writing`."""
 
     def __init__(self, recorder: PostgresLogRecorder, curs: Cursor[DictRow]):
@@ -203,12 +187,7 @@ class _PostgresWriter:
             )
         )
         row = curs.fetchone()
-        self.position: int
-        self.recorded_at: str | None
-        self.hash: str
-        self.position, self.recorded_at, self.hash = (
-            (row["position"], row["recorded_at"], row["hash"]) if row else (0, None, GENESIS_HASH)
-        )
+        super().__init__((row["position"], row["recorded_at"], row["hash"]) if row else None)
 
     def find_events(self, event_ids: Sequence[str]) -> dict[str, Entry]:
         return self.recorder._find_events(self.curs, event_ids)
@@ -224,44 +203,12 @@ class _PostgresWriter:
         )
         return [row["event_id"] for row in self.curs.fetchall()]
 
-    def append(self, entries: Sequence[NewEntry]) -> list[Receipt]:
-        recorded_at = next_recorded_at(self.recorded_at)
-        columns: dict[str, list[Any]] = {
-            name: []
-            for name in (
-                "position",
-                "originator_id",
-                "topic",
-                "state",
-                "event_id",
-                "type",
-                "conflict",
-                "ceasefire_id",
-                "refers_to",
-                "recorded_by",
-                "hash",
-            )
-        }
-        receipts = []
-        position, previous = self.position, self.hash
-        for new in entries:
-            position += 1
-            previous = entry_hash(previous, position, recorded_at, new.recorded_by, new.event)
-            for name, value in (
-                ("position", position),
-                ("originator_id", new.stored_event.originator_id),
-                ("topic", new.stored_event.topic),
-                ("state", new.stored_event.state),
-                ("event_id", new.event_id),
-                ("type", new.event["type"]),
-                ("conflict", new.event["conflict"]),
-                ("ceasefire_id", new.event.get("ceasefire_id")),
-                ("refers_to", new.refers_to),
-                ("recorded_by", new.recorded_by),
-                ("hash", previous),
-            ):
-                columns[name].append(value)
-            receipts.append(Receipt(new.event_id, position, recorded_at))
+    def _insert(self, linked: list[Linked]) -> None:
+        rows = [item.entries_row() for item in linked]
+        positions, event_ids, types, conflicts, ceasefire_ids, refers_to, _, by, hashes = [
+            list(column) for column in zip(*rows, strict=True)
+        ]
+        stored = [item.new.stored_event for item in linked]
         # One statement per table whatever the number of events: unnest() turns the
         # column arrays back into rows on the server.
         self.curs.execute(
@@ -270,7 +217,12 @@ class _PostgresWriter:
                 "SELECT p, o, 1, t, s FROM unnest(%s::bigint[], %s::uuid[], %s::text[], "
                 "%s::bytea[]) AS u(p, o, t, s)"
             ).format(self.recorder.events),
-            (columns["position"], columns["originator_id"], columns["topic"], columns["state"]),
+            (
+                positions,
+                [e.originator_id for e in stored],
+                [e.topic for e in stored],
+                [e.state for e in stored],
+            ),
         )
         self.curs.execute(
             SQL(
@@ -279,16 +231,14 @@ class _PostgresWriter:
                 "%s::text[], %s::text[]) AS u(p, i, ty, c, cf, r, b, h)"
             ).format(self.recorder.entries),
             (
-                recorded_at,
-                columns["position"],
-                columns["event_id"],
-                columns["type"],
-                columns["conflict"],
-                columns["ceasefire_id"],
-                columns["refers_to"],
-                columns["recorded_by"],
-                columns["hash"],
+                linked[0].recorded_at,
+                positions,
+                event_ids,
+                types,
+                conflicts,
+                ceasefire_ids,
+                refers_to,
+                by,
+                hashes,
             ),
         )
-        self.position, self.recorded_at, self.hash = position, recorded_at, previous
-        return receipts

@@ -14,22 +14,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import Mapper
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from truceline.application.log import (
-    GENESIS_HASH,
+    ENTRIES,
+    KEYS,
+    ChainWriter,
     Entry,
-    NewEntry,
+    Linked,
     PagedReads,
-    Receipt,
-    entry_hash,
-    next_recorded_at,
+    entry_from_row,
 )
-from truceline.application.recorded import envelope_of as _envelope
-
-ENTRIES = "truceline_entries"
-KEYS = "truceline_keys"
 
 _ENTRY_COLUMNS = (
     "s.rowid AS position, s.originator_id, s.originator_version, s.topic, s.state, "
@@ -69,19 +65,8 @@ class SQLiteLogRecorder(PagedReads, SQLiteApplicationRecorder):
     # -- reading ----------------------------------------------------------------------
 
     def _entry(self, row: Any, tolerant: bool = False) -> Entry:
-        stored = StoredEvent(
-            originator_id=self.convert_originator_id(row["originator_id"]),
-            originator_version=row["originator_version"],
-            topic=row["topic"],
-            state=row["state"],
-        )
-        return Entry(
-            row["position"],
-            row["recorded_at"],
-            row["recorded_by"],
-            row["hash"],
-            _envelope(self.mapper, stored, tolerant),
-        )
+        originator_id = self.convert_originator_id(row["originator_id"])
+        return entry_from_row(self.mapper, row, originator_id, tolerant)
 
     def _query(
         self, c: SQLiteCursor, where: str, params: Sequence[Any], tolerant: bool = False
@@ -169,7 +154,7 @@ class SQLiteLogRecorder(PagedReads, SQLiteApplicationRecorder):
         self.datastore.close()
 
 
-class _SQLiteWriter:
+class _SQLiteWriter(ChainWriter):
     """The open append transaction of :meth:`SQLiteLogRecorder.writing`."""
 
     def __init__(self, recorder: SQLiteLogRecorder, cursor: SQLiteCursor):
@@ -179,12 +164,7 @@ class _SQLiteWriter:
             f"SELECT position, recorded_at, hash FROM {ENTRIES} ORDER BY position DESC LIMIT 1"
         )
         row = cursor.fetchone()
-        self.position: int
-        self.recorded_at: str | None
-        self.hash: str
-        self.position, self.recorded_at, self.hash = (
-            (row[0], row[1], row[2]) if row else (0, None, GENESIS_HASH)
-        )
+        super().__init__((row[0], row[1], row[2]) if row else None)
 
     def find_events(self, event_ids: Sequence[str]) -> dict[str, Entry]:
         return self.recorder._find_events(self.c, event_ids)
@@ -198,42 +178,21 @@ class _SQLiteWriter:
         )
         return [row[0] for row in self.c.fetchall()]
 
-    def append(self, entries: Sequence[NewEntry]) -> list[Receipt]:
-        recorded_at = next_recorded_at(self.recorded_at)
-        events_rows, entry_rows, receipts = [], [], []
-        position, previous = self.position, self.hash
-        for new in entries:
-            position += 1
-            stored = new.stored_event
-            previous = entry_hash(previous, position, recorded_at, new.recorded_by, new.event)
-            events_rows.append(
-                (
-                    position,
-                    stored.originator_id.hex,  # type: ignore[union-attr]
-                    stored.originator_version,
-                    stored.topic,
-                    stored.state,
-                )
+    def _insert(self, linked: list[Linked]) -> None:
+        events_rows = [
+            (
+                item.position,
+                item.new.stored_event.originator_id.hex,  # type: ignore[union-attr]
+                1,
+                item.new.stored_event.topic,
+                item.new.stored_event.state,
             )
-            entry_rows.append(
-                (
-                    position,
-                    new.event_id,
-                    new.event["type"],
-                    new.event["conflict"],
-                    new.event.get("ceasefire_id"),
-                    new.refers_to,
-                    recorded_at,
-                    new.recorded_by,
-                    previous,
-                )
-            )
-            receipts.append(Receipt(new.event_id, position, recorded_at))
+            for item in linked
+        ]
+        entry_rows = [item.entries_row() for item in linked]
         self.c.executemany(
             f"INSERT INTO {self.recorder.events_table_name} "
             "(rowid, originator_id, originator_version, topic, state) VALUES (?,?,?,?,?)",
             events_rows,
         )
         self.c.executemany(f"INSERT INTO {ENTRIES} VALUES (?,?,?,?,?,?,?,?,?)", entry_rows)
-        self.position, self.recorded_at, self.hash = position, recorded_at, previous
-        return receipts
