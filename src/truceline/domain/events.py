@@ -134,6 +134,16 @@ class CeasefireAgreed(Envelope):
 
 
 INCIDENT_TYPES = ("strike", "shelling", "clash")
+# Every type that records something observed or said (all but correction and retraction).
+OBSERVED_TYPES = (
+    *INCIDENT_TYPES,
+    "ceasefire_agreed",
+    "ceasefire_breached",
+    "ceasefire_ended",
+    "casualty_report",
+    "displacement",
+    "statement",
+)
 
 
 class CeasefireBreached(Envelope):
@@ -184,17 +194,7 @@ class Correction(Envelope):
     # A correction corrects an observed event: not another correction, not a retraction
     # (retract the correction instead, then correct anew).
     event_references: ClassVar[dict[str, tuple[str, ...] | None]] = {
-        "corrects_event_id": (
-            "strike",
-            "shelling",
-            "clash",
-            "ceasefire_agreed",
-            "ceasefire_breached",
-            "ceasefire_ended",
-            "casualty_report",
-            "displacement",
-            "statement",
-        )
+        "corrects_event_id": OBSERVED_TYPES
     }
 
 
@@ -205,18 +205,7 @@ class Retraction(Envelope):
 
     # "A retraction of a retraction: 422" (the contract).
     event_references: ClassVar[dict[str, tuple[str, ...] | None]] = {
-        "retracts_event_id": (
-            "strike",
-            "shelling",
-            "clash",
-            "ceasefire_agreed",
-            "ceasefire_breached",
-            "ceasefire_ended",
-            "casualty_report",
-            "displacement",
-            "statement",
-            "correction",
-        )
+        "retracts_event_id": (*OBSERVED_TYPES, "correction")
     }
 
 
