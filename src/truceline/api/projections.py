@@ -243,33 +243,32 @@ def _geojson(items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
+def _world_and_knowledge(
+    request: Request, at: At = None, as_of: AsOf = None, min_position: MinPosition = None
+) -> tuple[int, int | None]:
+    return _knowledge(request, as_of, at, min_position)
+
+
+# The status reads' shared parameters (at, as_of, min_position), as one dependency.
+When = Annotated[tuple[int, int | None], Depends(_world_and_knowledge)]
+
+
 @router.get("/ceasefires")
 def ceasefires(
-    request: Request,
-    _: Reader,
-    conflict: str | None = None,
-    at: At = None,
-    min_position: MinPosition = None,
-    as_of: AsOf = None,
+    request: Request, _: Reader, when: When, conflict: str | None = None
 ) -> dict[str, Any]:
     """Every ceasefire agreed by ``at``, ordered by the start of its period in effect."""
-    moment, position = _knowledge(request, as_of, at, min_position)
+    moment, position = when
     with request.app.state.read_model.reading() as db:
         return {"items": queries.ceasefire_list(db, conflict, moment, position)}
 
 
 @router.get("/ceasefires/{ceasefire_id}", responses={404: {"description": "no such ceasefire"}})
 def ceasefire(
-    request: Request,
-    ceasefire_id: str,
-    _: Reader,
-    conflict: str,
-    at: At = None,
-    min_position: MinPosition = None,
-    as_of: AsOf = None,
+    request: Request, ceasefire_id: str, _: Reader, when: When, conflict: str
 ) -> dict[str, Any]:
     """One ceasefire's status at world time ``at``."""
-    moment, position = _knowledge(request, as_of, at, min_position)
+    moment, position = when
     with request.app.state.read_model.reading() as db:
         status = queries.ceasefire_status(db, conflict, ceasefire_id, moment, position)
     if status is None:
@@ -283,16 +282,9 @@ def ceasefire(
 
 
 @router.get("/conflicts/{conflict}/status")
-def conflict_status(
-    request: Request,
-    conflict: str,
-    _: Reader,
-    at: At = None,
-    min_position: MinPosition = None,
-    as_of: AsOf = None,
-) -> dict[str, Any]:
+def conflict_status(request: Request, conflict: str, _: Reader, when: When) -> dict[str, Any]:
     """Whether a ceasefire is in effect at ``at``, and which (the latest start wins)."""
-    moment, position = _knowledge(request, as_of, at, min_position)
+    moment, position = when
     with request.app.state.read_model.reading() as db:
         answer = queries.conflict_status(db, conflict, moment, position)
     return {
