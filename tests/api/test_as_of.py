@@ -50,43 +50,76 @@ def _example(number: int, kind: str, occurred_at: str, **fields: Any) -> Envelop
 # shared/examples/breach-rules.md, events #1-#11 in log order.
 WORKED_EXAMPLE: list[Envelope] = [
     _example(
-        1, "ceasefire_agreed", "2021-03-01T09:00:00Z", ceasefire_id="truce-1",
-        parties=["North", "South"], mediators=["Neutralia"], effective_at="2021-03-01T12:00:00",
+        1,
+        "ceasefire_agreed",
+        "2021-03-01T09:00:00Z",
+        ceasefire_id="truce-1",
+        parties=["North", "South"],
+        mediators=["Neutralia"],
+        effective_at="2021-03-01T12:00:00",
         timezone="Europe/Kyiv",
     ),
     _example(2, "shelling", "2021-03-01T13:00:00", timezone="Europe/Kyiv", perpetrator="North"),
     _example(3, "strike", "2021-03-01T11:00:00Z", time_precision="hour", perpetrator="South"),
     _example(
-        4, "shelling", "2021-03-01T10:00:00", timezone="Europe/Kyiv", time_precision="day",
+        4,
+        "shelling",
+        "2021-03-01T10:00:00",
+        timezone="Europe/Kyiv",
+        time_precision="day",
         perpetrator="South",
     ),
     _example(
-        5, "ceasefire_breached", "2021-03-01T15:00:00Z", ceasefire_id="truce-1",
-        accused="South", reported_by="North", incident_event_id=n(2),
+        5,
+        "ceasefire_breached",
+        "2021-03-01T15:00:00Z",
+        ceasefire_id="truce-1",
+        accused="South",
+        reported_by="North",
+        incident_event_id=n(2),
     ),
     _example(
-        6, "ceasefire_breached", "2021-03-02T08:00:00Z", ceasefire_id="truce-1",
-        accused="North", reported_by="South",
+        6,
+        "ceasefire_breached",
+        "2021-03-02T08:00:00Z",
+        ceasefire_id="truce-1",
+        accused="North",
+        reported_by="South",
     ),
     _example(7, "clash", "2021-03-02T20:00:00Z", parties=["North", "South"]),
     _example(
-        8, "ceasefire_agreed", "2021-03-04T12:00:00Z", ceasefire_id="truce-2",
-        parties=["North", "South", "East"], effective_at="2021-03-05T00:00:00Z",
+        8,
+        "ceasefire_agreed",
+        "2021-03-04T12:00:00Z",
+        ceasefire_id="truce-2",
+        parties=["North", "South", "East"],
+        effective_at="2021-03-05T00:00:00Z",
     ),
     _example(9, "shelling", "2021-03-06T10:00:00Z", perpetrator="North"),
     _example(
-        10, "retraction", "2021-03-07T00:00:00Z", retracts_event_id=n(9),
+        10,
+        "retraction",
+        "2021-03-07T00:00:00Z",
+        retracts_event_id=n(9),
         reason="misattributed: the shelling came from outside the line",
     ),
     _example(
-        11, "correction", "2021-03-08T00:00:00Z", corrects_event_id=n(3),
+        11,
+        "correction",
+        "2021-03-08T00:00:00Z",
+        corrects_event_id=n(3),
         changes={"perpetrator": "North"},
     ),
 ]
 
 NO_BREACHES = {
-    "total": 0, "by_party": {}, "inferred": 0, "reported": 0, "contested": 0,
-    "unattributed": 0, "possible": 0,
+    "total": 0,
+    "by_party": {},
+    "inferred": 0,
+    "reported": 0,
+    "contested": 0,
+    "unattributed": 0,
+    "possible": 0,
 }
 TRUCE_1 = {
     "ceasefire_id": "truce-1",
@@ -111,8 +144,13 @@ TRUCE_2 = {
 }
 # Both as-of rows of the worked example's table (``#N`` there is ``n(N)`` here).
 TRUCE_1_BREACHES_AS_OF_10 = {
-    "total": 4, "by_party": {"North": 2, "South": 2}, "inferred": 3, "reported": 1,
-    "contested": 1, "unattributed": 1, "possible": 1,
+    "total": 4,
+    "by_party": {"North": 2, "South": 2},
+    "inferred": 3,
+    "reported": 1,
+    "contested": 1,
+    "unattributed": 1,
+    "possible": 1,
 }
 TRUCE_1_AT_MARCH_3_AS_OF_10 = {
     **TRUCE_1,
@@ -259,9 +297,7 @@ def test_conflict_status_as_of(client, reader, example):
         9: "ceasefire_violated",
         10: "ceasefire_holding",
     }
-    assert {as_of: a["at"] for as_of, a in answers.items()} == dict.fromkeys(
-        answers, MARCH_6_NOON
-    )
+    assert {as_of: a["at"] for as_of, a in answers.items()} == dict.fromkeys(answers, MARCH_6_NOON)
     assert answers[0]["ceasefire"] is None
     assert answers[7]["ceasefire"]["ceasefire_id"] == "truce-1"
     assert answers[9]["ceasefire"].pop("mediators") in ([], None)  # the contract is silent
@@ -298,8 +334,8 @@ def test_a_recorded_time_answers_as_its_position(client, reader, example):
 
 def test_a_recorded_time_may_carry_any_offset_and_fall_between_entries(client, reader, example):
     """The last position recorded at or before the time: 1 µs before entry 10 is entry 9."""
-    kyiv = utc(example[8]).astimezone(timezone(timedelta(hours=2))).isoformat(
-        timespec="microseconds"
+    kyiv = (
+        utc(example[8]).astimezone(timezone(timedelta(hours=2))).isoformat(timespec="microseconds")
     )
     just_before_10 = (utc(example[9]) - timedelta(microseconds=1)).isoformat(
         timespec="microseconds"
@@ -318,7 +354,10 @@ def test_a_time_before_the_first_entry_is_the_empty_log(client, reader, example)
     assert get(client, reader, "/v1/timeline", as_of=before) == {"items": [], "next_cursor": None}
     assert get(client, reader, "/v1/ceasefires", as_of=before, at=MARCH_6) == {"items": []}
     assert get(client, reader, f"/v1/conflicts/{EXAMPLE}/status", as_of=before, at=MARCH_6) == {
-        "conflict": EXAMPLE, "at": MARCH_6, "state": "no_ceasefire", "ceasefire": None,
+        "conflict": EXAMPLE,
+        "at": MARCH_6,
+        "state": "no_ceasefire",
+        "ceasefire": None,
     }
 
 
@@ -412,7 +451,10 @@ RETRACT_STATEMENT, RETRACT_CORRECTION = n(104), n(105)
 
 def _event(event_id: str, kind: str, occurred_at: str, **fields: Any) -> Envelope:
     return {
-        "event_id": event_id, "type": kind, "conflict": CONFLICT, "occurred_at": occurred_at,
+        "event_id": event_id,
+        "type": kind,
+        "conflict": CONFLICT,
+        "occurred_at": occurred_at,
         **fields,
     }
 
@@ -422,16 +464,25 @@ AMENDED_LOG: list[Envelope] = [
     _event(STATEMENT, "statement", "2022-01-02T00:00:00Z", speaker="South", text="Calm."),
     # Moves the strike after the statement, and raises its toll.
     _event(
-        CORRECTION, "correction", "2022-01-05T00:00:00Z", corrects_event_id=STRIKE,
+        CORRECTION,
+        "correction",
+        "2022-01-05T00:00:00Z",
+        corrects_event_id=STRIKE,
         changes={"killed": 5, "occurred_at": "2022-01-03T00:00:00Z"},
     ),
     _event(
-        RETRACT_STATEMENT, "retraction", "2022-01-06T00:00:00Z", retracts_event_id=STATEMENT,
+        RETRACT_STATEMENT,
+        "retraction",
+        "2022-01-06T00:00:00Z",
+        retracts_event_id=STATEMENT,
         reason="never said",
     ),
     # A retracted correction no longer applies.
     _event(
-        RETRACT_CORRECTION, "retraction", "2022-01-07T00:00:00Z", retracts_event_id=CORRECTION,
+        RETRACT_CORRECTION,
+        "retraction",
+        "2022-01-07T00:00:00Z",
+        retracts_event_id=CORRECTION,
         reason="the first count was right",
     ),
 ]
@@ -439,17 +490,31 @@ AMENDED_LOG: list[Envelope] = [
 
 def strike_item(*, killed: int, occurred_at: str, corrected: bool) -> dict[str, Any]:
     return {
-        "event_id": STRIKE, "type": "strike", "conflict": CONFLICT, "occurred_at": occurred_at,
-        "time_precision": "exact", "position": 1, "perpetrator": "North", "killed": killed,
-        "corrected": corrected, "retracted": False,
+        "event_id": STRIKE,
+        "type": "strike",
+        "conflict": CONFLICT,
+        "occurred_at": occurred_at,
+        "time_precision": "exact",
+        "position": 1,
+        "perpetrator": "North",
+        "killed": killed,
+        "corrected": corrected,
+        "retracted": False,
     }
 
 
 def statement_item(*, retracted: bool) -> dict[str, Any]:
     return {
-        "event_id": STATEMENT, "type": "statement", "conflict": CONFLICT,
-        "occurred_at": "2022-01-02T00:00:00Z", "time_precision": "exact", "position": 2,
-        "speaker": "South", "text": "Calm.", "corrected": False, "retracted": retracted,
+        "event_id": STATEMENT,
+        "type": "statement",
+        "conflict": CONFLICT,
+        "occurred_at": "2022-01-02T00:00:00Z",
+        "time_precision": "exact",
+        "position": 2,
+        "speaker": "South",
+        "text": "Calm.",
+        "corrected": False,
+        "retracted": retracted,
     }
 
 
@@ -483,7 +548,11 @@ def test_the_timeline_as_of_each_position(client, reader, amended):
         as_of: (
             get(client, reader, "/v1/timeline", conflict=CONFLICT, as_of=as_of),
             get(
-                client, reader, "/v1/timeline", conflict=CONFLICT, as_of=as_of,
+                client,
+                reader,
+                "/v1/timeline",
+                conflict=CONFLICT,
+                as_of=as_of,
                 include_retracted="true",
             ),
         )
@@ -530,7 +599,15 @@ def test_pages_of_an_as_of_timeline_follow_on(client, reader, amended):
 
 # "²" and "١٢" are digits to str.isdigit, but no log position.
 INVALID_AS_OF = [
-    "yesterday", "-1", "3.5", "1e3", "", "2021-13-01T00:00:00Z", "2021-03-01", "²", "١٢",
+    "yesterday",
+    "-1",
+    "3.5",
+    "1e3",
+    "",
+    "2021-13-01T00:00:00Z",
+    "2021-03-01",
+    "²",
+    "١٢",
 ]
 
 
@@ -553,3 +630,38 @@ def test_an_invalid_as_of_is_a_422_naming_it(client, reader):
         body = assert_problem(response, 422)
         assert [error["loc"] for error in body["errors"]] == [["query", "as_of"]]
         assert all(error["msg"] for error in body["errors"])
+
+
+def test_the_log_and_an_event_read_as_of_a_position(client, writer, reader):
+    """``as_of`` on the log reads: the entries up to it, an event's history up to it."""
+    agreed = {
+        "type": "statement",
+        "conflict": "as-of-log",
+        "occurred_at": "2021-03-01T09:00:00Z",
+        "event_id": "00000000-0000-4000-8000-0000000000a1",
+        "speaker": "North",
+        "text": "a",
+    }
+    correction = {
+        "type": "correction",
+        "conflict": "as-of-log",
+        "occurred_at": "2021-03-02T09:00:00Z",
+        "event_id": "00000000-0000-4000-8000-0000000000a2",
+        "corrects_event_id": agreed["event_id"],
+        "changes": {"text": "b"},
+    }
+    for event in (agreed, correction):
+        assert client.post("/v1/events", json=event, headers=writer).status_code == 201
+    page = client.get("/v1/events?as_of=1", headers=reader).json()
+    assert [e["position"] for e in page["events"]] == [1]
+    assert page["next_after"] == 1
+    assert client.get("/v1/events?after=1&as_of=1", headers=reader).json() == {
+        "events": [],
+        "next_after": None,
+    }
+    early = client.get(f"/v1/events/{agreed['event_id']}?as_of=1", headers=reader).json()
+    late = client.get(f"/v1/events/{agreed['event_id']}?as_of=2", headers=reader).json()
+    assert early["history"] == []
+    assert [h["event"]["event_id"] for h in late["history"]] == [correction["event_id"]]
+    missing = client.get(f"/v1/events/{correction['event_id']}?as_of=1", headers=reader)
+    assert missing.status_code == 404

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from truceline.api.auth import require
 from truceline.api.body import read_json
 from truceline.api.problems import Problem, invalid_problem
+from truceline.api.projections import AsOf, as_of_position
 from truceline.api.schemas import (
     BATCH_BODY,
     EVENT_BODY,
@@ -118,10 +119,15 @@ def read_log(
     _: Reader,
     after: Annotated[int, Query(ge=0, description="the last position already read")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    as_of: AsOf = None,
 ) -> dict[str, Any]:
     """The log in order from ``after``. ``next_after`` is the position to pass as
-    ``after`` for the next page (the last one on this page), or null on an empty page."""
-    entries = request.app.state.app.read_log(after, limit)
+    ``after`` for the next page (the last one on this page), or null on an empty page.
+    With ``as_of``, the log as it ended there."""
+    app = request.app.state.app
+    if as_of is not None:
+        limit = max(0, min(limit, as_of_position(app, as_of) - after))
+    entries = app.read_log(after, limit) if limit else []
     return {
         "events": [entry.as_dict() for entry in entries],
         "next_after": entries[-1].position if entries else None,
@@ -133,8 +139,9 @@ def read_log(
     response_model=LogEntryWithHistory,
     responses={404: {"description": "no such event"}},
 )
-def read_event(request: Request, event_id: str, _: Reader) -> dict[str, Any]:
-    """One entry as first recorded, plus the corrections and retraction naming it."""
+def read_event(request: Request, event_id: str, _: Reader, as_of: AsOf = None) -> dict[str, Any]:
+    """One entry as first recorded, plus the corrections and retraction naming it (with
+    ``as_of``, those recorded by then; 404 for an event recorded later)."""
     try:
         canonical = str(uuid.UUID(event_id))
     except ValueError:
@@ -142,7 +149,9 @@ def read_event(request: Request, event_id: str, _: Reader) -> dict[str, Any]:
             404, f"no event {event_id!r}: event ids are UUIDs", kind="not-found"
         ) from None
     app = request.app.state.app
+    last = as_of_position(app, as_of) if as_of is not None else None
     entry = app.get_entry(canonical)
-    if entry is None:
+    if entry is None or (last is not None and entry.position > last):
         raise Problem(404, f"no event {canonical} in the log", kind="not-found")
-    return {**entry.as_dict(), "history": [e.as_dict() for e in app.history(canonical)]}
+    history = [e.as_dict() for e in app.history(canonical) if last is None or e.position <= last]
+    return {**entry.as_dict(), "history": history}

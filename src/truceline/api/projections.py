@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 
 from truceline.api.auth import require
 from truceline.api.problems import Problem
+from truceline.application.app import Truceline
 from truceline.application.keys import Key
 from truceline.domain.errors import Loc
 from truceline.domain.timeline import ITEM_FIELDS
@@ -89,22 +90,23 @@ def _knowledge(
         _caught_up(request, min_position)
         return moment, None
     app = request.app.state.app
-    position = (
-        int(as_of)
-        if as_of.isascii() and as_of.isdigit()
-        else app.position_at(parse_time_or_422("as_of", as_of))
-    )
-    position = min(position, app.log_position())
+    position = as_of_position(app, as_of)
     moment = _at(at) if at is not None else _recorded_at(app, position)
     _caught_up(request, max(position, min_position or 0))
     return moment, position
 
 
-def parse_time_or_422(name: str, value: str) -> datetime:
-    try:
-        return parse_time(value, None).utc
-    except TimeError as error:
-        raise _invalid(["query", name], str(error)) from None
+def as_of_position(app: Truceline, as_of: str) -> int:
+    """The log position an ``as_of`` names: a position, or the last one recorded by an
+    RFC 3339 time; never past the end of the log."""
+    if as_of.isascii() and as_of.isdigit():
+        position = int(as_of)
+    else:
+        try:
+            position = app.position_at(parse_time(as_of, None).utc)
+        except TimeError as error:
+            raise _invalid(["query", "as_of"], str(error)) from None
+    return min(position, app.log_position())
 
 
 def _recorded_at(app: Any, position: int) -> int:
