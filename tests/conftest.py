@@ -22,7 +22,9 @@ from truceline.application.app import Truceline
 from truceline.application.keys import create_key
 from truceline.settings import Settings
 
-ADMIN_URL = os.environ.get("TRUCELINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+ADMIN_URL = os.environ.get(
+    "TRUCELINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 STORES = ["sqlite", "postgres"]
 
 
@@ -39,6 +41,21 @@ def postgres_url() -> Iterator[str]:
     yield _with_dbname(ADMIN_URL, dbname)
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+def environ_without_settings() -> dict[str, str]:
+    """The environment without any TRUCELINE_* variable of the caller's shell: for a child
+    process that must see only the settings a test gives it."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("TRUCELINE_")}
+
+
+@pytest.fixture
+def no_outside_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Only this test's TRUCELINE_* variables; relative paths land in tmp_path."""
+    for name in list(os.environ):
+        if name.startswith("TRUCELINE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
 
 
 def empty_postgres(url: str) -> None:

@@ -1,13 +1,15 @@
 """Appending (``POST /v1/events``, ``POST /v1/events/batch``) and reading the log back.
 
-The builders at the top (``valid_event``, ``post``, ``log``, ``assert_problem``) are shared by
-the other API and application tests, which import them from here.
+The builders at the top (``valid_event``, ``post``, ``append_each``, ``log``,
+``assert_problem``) are shared by the other API and application tests, which import them
+from here.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -78,6 +80,18 @@ def append_all(client: TestClient, headers: Headers, events: list[Envelope]) -> 
         assert response.status_code == 201, response.text
 
 
+def append_each(client: TestClient, headers: Headers, events: list[Envelope]) -> list[str]:
+    """Append valid events one a request, into an empty log: each must land at the next
+    position. The ``recorded_at`` of each position (index 0 is position 1)."""
+    recorded = []
+    for position, event in enumerate(events, start=1):
+        response = post(client, headers, event)
+        assert response.status_code == 201, response.text
+        assert response.json()["position"] == position
+        recorded.append(response.json()["recorded_at"])
+    return recorded
+
+
 def log(client: TestClient, headers: Headers) -> list[Envelope]:
     """The whole log (tests keep it under one page)."""
     response = client.get("/v1/events", params={"limit": 1000}, headers=headers)
@@ -89,6 +103,23 @@ def log(client: TestClient, headers: Headers) -> list[Envelope]:
 def key_id(headers: Headers) -> str:
     """The key id inside a bearer token ``tl.<key_id>.<secret>``."""
     return headers["Authorization"].removeprefix("Bearer ").split(".")[1]
+
+
+def assert_retry_replays(
+    client: TestClient,
+    writer: Headers,
+    reader: Headers,
+    first: Response,
+    retry: Callable[[], Response],
+) -> list[Envelope]:
+    """``first`` stored (201); ``retry()`` is answered 200 with the same body and stores
+    nothing. Returns the log as it stood before the retry."""
+    before = log(client, reader)
+    again = retry()
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    assert log(client, reader) == before
+    return before
 
 
 def assert_problem(response: Response, status: int) -> Envelope:
@@ -135,13 +166,11 @@ def test_server_assigns_an_event_id_when_absent(client, writer, reader):
 def test_same_event_id_same_content_is_answered_200_and_stores_nothing(client, writer, reader):
     event = valid_event("strike")
     first = post(client, writer, event)
-    before = log(client, reader)
 
-    retry = post(client, writer, event)
+    before = assert_retry_replays(
+        client, writer, reader, first, lambda: post(client, writer, event)
+    )
 
-    assert (first.status_code, retry.status_code) == (201, 200)
-    assert retry.json() == first.json()
-    assert log(client, reader) == before
     assert len(before) == 1
 
 
@@ -186,13 +215,8 @@ def test_a_stored_breach_is_answered_200_whatever_happened_since(
     append_all(client, writer, [agreed])
     first = post(client, writer, breach)
     append_all(client, writer, [afterwards(agreed)])
-    before = log(client, reader)
 
-    retry = post(client, writer, breach)
-
-    assert (first.status_code, retry.status_code) == (201, 200)
-    assert retry.json() == first.json()
-    assert log(client, reader) == before
+    assert_retry_replays(client, writer, reader, first, lambda: post(client, writer, breach))
 
 
 def test_local_time_is_stored_in_utc_and_the_wall_time_kept(client, writer, reader):
@@ -234,13 +258,8 @@ def test_batch_answers_in_request_order_and_may_name_earlier_events(client, writ
 def test_a_batch_retried_whole_is_answered_200_with_the_same_results(client, writer, reader):
     events = [valid_event("ceasefire_agreed"), valid_event("ceasefire_breached")]
     first = post_batch(client, writer, events)
-    before = log(client, reader)
 
-    retry = post_batch(client, writer, events)
-
-    assert (first.status_code, retry.status_code) == (201, 200)
-    assert retry.json() == first.json()
-    assert log(client, reader) == before
+    assert_retry_replays(client, writer, reader, first, lambda: post_batch(client, writer, events))
 
 
 # -- GET /v1/events ---------------------------------------------------------------------------

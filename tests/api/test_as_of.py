@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.test_append import Envelope, Headers, assert_problem, post
+from tests.api.test_append import Envelope, Headers, append_each, assert_problem
 
 EXAMPLE = "example-front-2021"
 # Every read that takes as_of, with what else it needs.
@@ -188,12 +188,7 @@ def utc(text: str) -> datetime:
 def example(client: TestClient, writer: Headers) -> list[str]:
     """The worked example appended one event a request; the ``recorded_at`` of each
     position (index 0 is position 1)."""
-    recorded = []
-    for position, event in enumerate(WORKED_EXAMPLE, start=1):
-        response = post(client, writer, event)
-        assert response.status_code == 201, response.text
-        assert response.json()["position"] == position
-        recorded.append(response.json()["recorded_at"])
+    recorded = append_each(client, writer, WORKED_EXAMPLE)
     # Read-your-writes once, so that answers without as_of see the whole log.
     get(client, writer, "/v1/timeline", min_position=len(WORKED_EXAMPLE))
     return recorded
@@ -526,10 +521,7 @@ UNSAID = statement_item(retracted=True)
 
 @pytest.fixture
 def amended(client: TestClient, writer: Headers) -> None:
-    for position, event in enumerate(AMENDED_LOG, start=1):
-        response = post(client, writer, event)
-        assert response.status_code == 201, response.text
-        assert response.json()["position"] == position
+    append_each(client, writer, AMENDED_LOG)
 
 
 # as_of -> (items shown, items shown with include_retracted)

@@ -25,15 +25,37 @@ CONFLICT = "rules-front-2022"
 TRUCE = "truce"
 PARTIES = ("North", "South")
 STATUS_KEYS = {
-    "ceasefire_id", "conflict", "status", "parties", "mediators", "agreed_at", "effective_at",
-    "ends_at", "ended_at", "ended_reason", "superseded_by", "breaches", "last_breach_at",
+    "ceasefire_id",
+    "conflict",
+    "status",
+    "parties",
+    "mediators",
+    "agreed_at",
+    "effective_at",
+    "ends_at",
+    "ended_at",
+    "ended_reason",
+    "superseded_by",
+    "breaches",
+    "last_breach_at",
     "breach_event_ids",
 }
 BREACH_KEYS = {
-    "total", "by_party", "inferred", "reported", "contested", "unattributed", "possible",
+    "total",
+    "by_party",
+    "inferred",
+    "reported",
+    "contested",
+    "unattributed",
+    "possible",
 }
 VERDICT_KEYS = (
-    "status", "superseded_by", "ended_at", "ended_reason", "breaches", "last_breach_at",
+    "status",
+    "superseded_by",
+    "ended_at",
+    "ended_reason",
+    "breaches",
+    "last_breach_at",
     "breach_event_ids",
 )
 
@@ -130,18 +152,28 @@ def agreed(
     parties: Sequence[str] = PARTIES,
     **fields: Any,
 ) -> Envelope:
-    own = {"ceasefire_id": ceasefire_id, "parties": list(parties), "mediators": ["Neutralia"],
-           "effective_at": effective}
+    own = {
+        "ceasefire_id": ceasefire_id,
+        "parties": list(parties),
+        "mediators": ["Neutralia"],
+        "effective_at": effective,
+    }
     return event("ceasefire_agreed", at, **{**own, **fields})
 
 
-def ended(at: str, reason: str = "collapsed", ceasefire_id: str = TRUCE,
-          **fields: Any) -> Envelope:
+def agreed_wider() -> Envelope:
+    """``wider``: North, South and East, agreed on 4 May, in effect from 5 May. It has all of
+    TRUCE's parties, so it supersedes TRUCE from its start."""
+    return agreed("wider", at=t(4), effective=t(5), parties=["North", "South", "East"])
+
+
+def ended(at: str, reason: str = "collapsed", ceasefire_id: str = TRUCE, **fields: Any) -> Envelope:
     return event("ceasefire_ended", at, ceasefire_id=ceasefire_id, reason=reason, **fields)
 
 
-def strike(at: str, perpetrator: str | None = "North", kind: str = "strike",
-           **fields: Any) -> Envelope:
+def strike(
+    at: str, perpetrator: str | None = "North", kind: str = "strike", **fields: Any
+) -> Envelope:
     if perpetrator is not None:
         fields["perpetrator"] = perpetrator
     return event(kind, at, **fields)
@@ -154,8 +186,9 @@ def clash(at: str, parties: Sequence[str], initiator: str | None = None) -> Enve
     return event("clash", at, **fields)
 
 
-def report(at: str, accused: str, incident: Envelope | None = None,
-           ceasefire_id: str = TRUCE) -> Envelope:
+def report(
+    at: str, accused: str, incident: Envelope | None = None, ceasefire_id: str = TRUCE
+) -> Envelope:
     fields: Envelope = {"ceasefire_id": ceasefire_id, "accused": accused, "reported_by": "Observer"}
     if incident is not None:
         fields["incident_event_id"] = incident["event_id"]
@@ -233,8 +266,9 @@ def violated_by(*incidents: Envelope, by_party: dict[str, int], last: str) -> En
     unattributed = len(incidents) - sum(by_party.values())
     return expected(
         "violated",
-        breaches=tally(len(incidents), by_party, inferred=len(incidents),
-                       unattributed=unattributed),
+        breaches=tally(
+            len(incidents), by_party, inferred=len(incidents), unattributed=unattributed
+        ),
         breach_event_ids=ids(*incidents),
         last_breach_at=last,
     )
@@ -255,9 +289,7 @@ def test_a_ceasefire_exists_from_its_agreement(service):
 def test_a_backdated_truce_counts_from_its_agreement(service):
     before_agreement = strike(t(2, 6))
     after_agreement = strike(t(3, 10))
-    service.append(
-        agreed(at=t(3, 9), effective=t(1)), before_agreement, after_agreement
-    )
+    service.append(agreed(at=t(3, 9), effective=t(1)), before_agreement, after_agreement)
 
     assert_problem(service.ceasefire_response(TRUCE, t(2, 12)), 404)
     at_agreement = service.ceasefire(TRUCE, t(3, 9))
@@ -308,14 +340,18 @@ def test_violated_from_its_first_counted_breach(service):
     )
 
 
-@pytest.mark.parametrize(("reason", "status"), [("collapsed", "collapsed"),
-                                                 ("terminated", "ended")])
+@pytest.mark.parametrize(
+    ("reason", "status"), [("collapsed", "collapsed"), ("terminated", "ended")]
+)
 def test_a_ceasefire_ended_stops_it(service, reason, status):
     during = strike(t(2))
     service.append(agreed(), during, ended(t(3), reason), strike(t(4)))
     stopped = expected(
-        status, ended_at=t(3), ended_reason=reason,
-        breaches=tally(1, {"North": 1}, inferred=1), breach_event_ids=ids(during),
+        status,
+        ended_at=t(3),
+        ended_reason=reason,
+        breaches=tally(1, {"North": 1}, inferred=1),
+        breach_event_ids=ids(during),
         last_breach_at=t(2),
     )
 
@@ -343,11 +379,7 @@ def test_ends_at_expires_it(service):
 
 def test_a_later_ceasefire_with_all_its_parties_supersedes_it(service):
     hit = strike(t(6))
-    service.append(
-        agreed(),
-        agreed("wider", at=t(4), effective=t(5), parties=["North", "South", "East"]),
-        hit,
-    )
+    service.append(agreed(), agreed_wider(), hit)
 
     assert verdict(service.ceasefire(TRUCE, t(4, 23, 59, 59))) == HOLDING
     assert verdict(service.ceasefire("wider", t(4, 23, 59, 59))) == expected("agreed")
@@ -361,17 +393,14 @@ def test_a_later_ceasefire_with_all_its_parties_supersedes_it(service):
 
 
 def test_a_later_ceasefire_lacking_one_of_its_parties_does_not_supersede_it(service):
-    service.append(agreed(), agreed("partial", at=t(4), effective=t(5),
-                                    parties=["North", "East"]))
+    service.append(agreed(), agreed("partial", at=t(4), effective=t(5), parties=["North", "East"]))
 
     assert verdict(service.ceasefire(TRUCE, t(6))) == HOLDING
     assert verdict(service.ceasefire("partial", t(6))) == HOLDING
 
 
 def test_a_ceasefire_starting_at_the_same_instant_does_not_supersede_it(service):
-    service.append(
-        agreed(), agreed("twin", at=t(1, 10), parties=["North", "South", "East"])
-    )
+    service.append(agreed(), agreed("twin", at=t(1, 10), parties=["North", "South", "East"]))
 
     assert verdict(service.ceasefire(TRUCE, t(2))) == HOLDING
     assert verdict(service.ceasefire("twin", t(2))) == HOLDING
@@ -380,29 +409,30 @@ def test_a_ceasefire_starting_at_the_same_instant_does_not_supersede_it(service)
 @pytest.mark.parametrize(
     ("stop", "answer"),
     [
-        pytest.param({"ends_at": t(3)}, expected("ended", ended_at=t(3), ended_reason="expired"),
-                     id="expired"),
-        pytest.param({}, expected("collapsed", ended_at=t(3), ended_reason="collapsed"),
-                     id="collapsed"),
+        pytest.param(
+            {"ends_at": t(3)},
+            expected("ended", ended_at=t(3), ended_reason="expired"),
+            id="expired",
+        ),
+        pytest.param(
+            {}, expected("collapsed", ended_at=t(3), ended_reason="collapsed"), id="collapsed"
+        ),
     ],
 )
 def test_a_ceasefire_starting_after_it_ended_does_not_supersede_it(service, stop, answer):
     events = [agreed(**stop)]
     if not stop:
         events.append(ended(t(3)))
-    service.append(*events, agreed("next", at=t(4), effective=t(5),
-                                   parties=["North", "South", "East"]))
+    service.append(
+        *events, agreed("next", at=t(4), effective=t(5), parties=["North", "South", "East"])
+    )
 
     assert verdict(service.ceasefire(TRUCE, t(6))) == answer
     assert verdict(service.ceasefire("next", t(6))) == HOLDING
 
 
 def test_the_first_superseder_names_it(service):
-    service.append(
-        agreed(),
-        agreed("same-parties", at=t(2), effective=t(3)),
-        agreed("wider", at=t(4), effective=t(5), parties=["North", "South", "East"]),
-    )
+    service.append(agreed(), agreed("same-parties", at=t(2), effective=t(3)), agreed_wider())
 
     answer = expected("superseded", superseded_by="same-parties", ended_at=ANY)
     assert verdict(service.ceasefire(TRUCE, t(6))) == answer
@@ -414,11 +444,7 @@ def test_the_first_superseder_names_it(service):
 
 
 def test_a_ceasefire_ended_after_it_was_superseded_stays_superseded(service):
-    service.append(
-        agreed(),
-        agreed("wider", at=t(4), effective=t(5), parties=["North", "South", "East"]),
-        ended(t(7)),
-    )
+    service.append(agreed(), agreed_wider(), ended(t(7)))
 
     assert verdict(service.ceasefire(TRUCE, t(8))) == expected(
         "superseded", superseded_by="wider", ended_at=ANY
@@ -427,7 +453,7 @@ def test_a_ceasefire_ended_after_it_was_superseded_stays_superseded(service):
 
 def test_a_retracted_superseder_supersedes_nothing(service):
     later_hit = strike(t(6))
-    wider = agreed("wider", at=t(4), effective=t(5), parties=["North", "South", "East"])
+    wider = agreed_wider()
     service.append(agreed(), wider, later_hit)
     assert verdict(service.ceasefire(TRUCE, t(7)))["status"] == "superseded"
 
@@ -440,7 +466,7 @@ def test_a_retracted_superseder_supersedes_nothing(service):
 
 
 def test_a_superseder_corrected_to_lack_a_party_no_longer_supersedes(service):
-    wider = agreed("wider", at=t(4), effective=t(5), parties=["North", "South", "East"])
+    wider = agreed_wider()
     service.append(agreed(), wider)
     assert verdict(service.ceasefire(TRUCE, t(6)))["status"] == "superseded"
 
@@ -516,8 +542,9 @@ def test_a_ceasefire_never_in_effect_has_no_possible_breaches(
 # -- ties -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("reason", "status"), [("collapsed", "collapsed"),
-                                                 ("terminated", "ended")])
+@pytest.mark.parametrize(
+    ("reason", "status"), [("collapsed", "collapsed"), ("terminated", "ended")]
+)
 def test_a_ceasefire_ended_at_the_instant_of_ends_at_gives_its_reason(service, reason, status):
     service.append(agreed(ends_at=t(3)), ended(t(3), reason))
 
@@ -527,10 +554,7 @@ def test_a_ceasefire_ended_at_the_instant_of_ends_at_gives_its_reason(service, r
 
 
 def test_ends_at_at_a_superseders_start_is_expiry_not_supersession(service):
-    service.append(
-        agreed(ends_at=t(5)),
-        agreed("wider", at=t(4), effective=t(5), parties=["North", "South", "East"]),
-    )
+    service.append(agreed(ends_at=t(5)), agreed_wider())
 
     assert verdict(service.ceasefire(TRUCE, t(5))) == expected(
         "ended", ended_at=t(5), ended_reason="expired"
@@ -539,11 +563,7 @@ def test_ends_at_at_a_superseders_start_is_expiry_not_supersession(service):
 
 
 def test_a_ceasefire_ended_at_a_superseders_start_is_collapse_not_supersession(service):
-    service.append(
-        agreed(),
-        agreed("wider", at=t(4), effective=t(5), parties=["North", "South", "East"]),
-        ended(t(5)),
-    )
+    service.append(agreed(), agreed_wider(), ended(t(5)))
 
     assert verdict(service.ceasefire(TRUCE, t(5))) == expected(
         "collapsed", ended_at=t(5), ended_reason="collapsed"
@@ -574,9 +594,7 @@ def test_a_clash_of_two_parties_counts_unattributed_without_initiator(service):
     fight = clash(t(2), ["North", "South", "East"])
     service.append(agreed(), fight)
 
-    assert verdict(service.ceasefire(TRUCE, t(3))) == violated_by(
-        fight, by_party={}, last=t(2)
-    )
+    assert verdict(service.ceasefire(TRUCE, t(3))) == violated_by(fight, by_party={}, last=t(2))
 
 
 @pytest.mark.parametrize("initiator", [None, "North", "East"])
@@ -653,8 +671,11 @@ def test_a_report_of_an_event_outside_the_period_does_not_count(service):
 
 @pytest.mark.parametrize(
     ("accused", "by_party", "contested"),
-    [("South", {"North": 1, "South": 1}, 1), ("North", {"North": 1}, 0),
-     ("Militia", {"North": 1, "Militia": 1}, 1)],
+    [
+        ("South", {"North": 1, "South": 1}, 1),
+        ("North", {"North": 1}, 0),
+        ("Militia", {"North": 1, "Militia": 1}, 1),
+    ],
     ids=["other-party", "same-party", "non-party"],
 )
 def test_a_report_of_an_inferred_incident_adds_attribution_only(
@@ -764,8 +785,10 @@ def test_amendments_arriving_one_page_at_a_time(service):
     claim = report(t(2, 8), "South", outside)
     amendment = correction(outside, perpetrator="North")
     reported_only = expected(
-        "violated", breaches=tally(1, {"South": 1}, reported=1),
-        breach_event_ids=ids(claim), last_breach_at=t(2, 6),
+        "violated",
+        breaches=tally(1, {"South": 1}, reported=1),
+        breach_event_ids=ids(claim),
+        last_breach_at=t(2, 6),
     )
 
     service.append(agreed(), outside)
@@ -774,8 +797,10 @@ def test_amendments_arriving_one_page_at_a_time(service):
     assert verdict(service.ceasefire(TRUCE, t(3))) == reported_only
     service.append(amendment)  # now North's: inferred, and South accused of it too
     assert verdict(service.ceasefire(TRUCE, t(3))) == expected(
-        "violated", breaches=tally(1, {"North": 1, "South": 1}, inferred=1, contested=1),
-        breach_event_ids=ids(outside), last_breach_at=t(2, 6),
+        "violated",
+        breaches=tally(1, {"North": 1, "South": 1}, inferred=1, contested=1),
+        breach_event_ids=ids(outside),
+        last_breach_at=t(2, 6),
     )
     service.append(retraction(amendment))
     assert verdict(service.ceasefire(TRUCE, t(3))) == reported_only
@@ -830,9 +855,12 @@ def test_a_window_straddling_the_end_is_only_possible(service):
     service.append(agreed(ends_at=t(3, 0, 45)), fits, straddles)
 
     assert verdict(service.ceasefire(TRUCE, t(4))) == expected(
-        "ended", ended_at=t(3, 0, 45), ended_reason="expired",
+        "ended",
+        ended_at=t(3, 0, 45),
+        ended_reason="expired",
         breaches=tally(1, {"North": 1}, inferred=1, possible=1),
-        breach_event_ids=ids(fits), last_breach_at=t(2, 23, 30),
+        breach_event_ids=ids(fits),
+        last_breach_at=t(2, 23, 30),
     )
 
 
@@ -867,8 +895,13 @@ def test_a_window_ending_at_the_start_is_not_even_possible(service):
 
 @pytest.mark.parametrize(
     ("precision", "occurred_at", "possible"),
-    [("approximate", t(1, 13), 1), ("approximate", t(2, 13), 0), ("week", t(4), 1),
-     ("week", t(5), 0), ("month", t(3), 1)],
+    [
+        ("approximate", t(1, 13), 1),
+        ("approximate", t(2, 13), 0),
+        ("week", t(4), 1),
+        ("week", t(5), 0),
+        ("month", t(3), 1),
+    ],
 )
 def test_wide_windows(service, precision, occurred_at, possible):
     # The truce starts 1 May 12:00Z. approximate: +-24h; week: the seven days centred on
@@ -893,19 +926,18 @@ def test_exact_instants_at_the_boundaries(service):
         at_start, by_party={"North": 1}, last=START
     )
     assert verdict(service.ceasefire(TRUCE, t(4))) == expected(
-        "ended", ended_at=t(3), ended_reason="expired",
-        breaches=tally(1, {"North": 1}, inferred=1), breach_event_ids=ids(at_start),
+        "ended",
+        ended_at=t(3),
+        ended_reason="expired",
+        breaches=tally(1, {"North": 1}, inferred=1),
+        breach_event_ids=ids(at_start),
         last_breach_at=START,
     )
 
 
 def test_an_incident_at_the_instant_of_a_superseders_start_belongs_to_the_superseder(service):
     hit = strike(t(5))
-    service.append(
-        agreed(),
-        agreed("wider", at=t(4), effective=t(5), parties=["North", "South", "East"]),
-        hit,
-    )
+    service.append(agreed(), agreed_wider(), hit)
 
     assert verdict(service.ceasefire(TRUCE, t(6))) == expected(
         "superseded", superseded_by="wider", ended_at=ANY
@@ -985,7 +1017,10 @@ def test_conflict_status_of_a_conflict_without_ceasefires(service):
     service.append(strike(t(1)))
 
     assert service.conflict_status(t(2)) == {
-        "conflict": CONFLICT, "at": t(2), "state": "no_ceasefire", "ceasefire": None,
+        "conflict": CONFLICT,
+        "at": t(2),
+        "state": "no_ceasefire",
+        "ceasefire": None,
     }
 
 
@@ -1013,8 +1048,8 @@ def test_conflict_status_at_is_answered_in_utc(service):
 
 
 @pytest.mark.parametrize(
-    "at", ["2022-05-02T12:00:00.000001Z", "2999-06-01T12:00:00.000001Z",
-           "1492-10-12T06:00:00.000001Z"],
+    "at",
+    ["2022-05-02T12:00:00.000001Z", "2999-06-01T12:00:00.000001Z", "1492-10-12T06:00:00.000001Z"],
     ids=["2022", "2999", "1492"],
 )
 def test_conflict_status_echoes_at_to_the_microsecond(service, at):
@@ -1029,8 +1064,7 @@ def test_conflict_status_echoes_at_to_the_microsecond(service, at):
 def test_at_defaults_to_now(service):
     service.append(
         agreed(),
-        agreed("far-future", at=t(2), effective="2999-01-01T00:00:00Z",
-               parties=["East", "West"]),
+        agreed("far-future", at=t(2), effective="2999-01-01T00:00:00Z", parties=["East", "West"]),
     )
     params = {"conflict": CONFLICT}
     before = datetime.now(UTC)
@@ -1055,8 +1089,11 @@ def test_at_defaults_to_now(service):
     [f"/v1/ceasefires/{TRUCE}", "/v1/ceasefires", f"/v1/conflicts/{CONFLICT}/status"],
     ids=["one", "list", "conflict"],
 )
-@pytest.mark.parametrize("at", ["yesterday", "2022-05-01T12:00:00", "2022-13-01T00:00:00Z"],
-                         ids=["words", "no-offset", "no-such-month"])
+@pytest.mark.parametrize(
+    "at",
+    ["yesterday", "2022-05-01T12:00:00", "2022-13-01T00:00:00Z"],
+    ids=["words", "no-offset", "no-such-month"],
+)
 def test_an_invalid_at_is_a_422_naming_it(service, path, at):
     service.append(agreed())
 

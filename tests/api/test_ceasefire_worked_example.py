@@ -138,8 +138,13 @@ EVENTS: list[Envelope] = [
 # Counted by truce-1 on 3 March, once the correction #11 has made #3 North's: #2 (North, and
 # South by report #5: contested), #3, #6 (reported), #7 (clash, unattributed); #4 possible.
 TRUCE_1_BREACHES = tally(
-    4, {"North": 3, "South": 1},
-    inferred=3, reported=1, contested=1, unattributed=1, possible=1,
+    4,
+    {"North": 3, "South": 1},
+    inferred=3,
+    reported=1,
+    contested=1,
+    unattributed=1,
+    possible=1,
 )
 TRUCE_1_LAST = "2021-03-02T20:00:00Z"
 TRUCE_1_IDS = [n(2), n(3), n(6), n(7)]
@@ -159,21 +164,31 @@ def example(client: TestClient, writer: Headers, reader: Headers) -> Service:
         pytest.param("truce-1", "2021-03-01T09:30:00Z", expected("agreed"), id="agreed"),
         pytest.param("truce-1", "2021-03-01T10:30:00Z", expected("holding"), id="holding"),
         pytest.param(
-            "truce-1", "2021-03-03T00:00:00Z",
-            expected("violated", breaches=TRUCE_1_BREACHES, last_breach_at=TRUCE_1_LAST,
-                     breach_event_ids=TRUCE_1_IDS),
+            "truce-1",
+            "2021-03-03T00:00:00Z",
+            expected(
+                "violated",
+                breaches=TRUCE_1_BREACHES,
+                last_breach_at=TRUCE_1_LAST,
+                breach_event_ids=TRUCE_1_IDS,
+            ),
             id="violated",
         ),
         pytest.param(
             # The contract does not say what ended_at is for a superseded ceasefire.
-            "truce-1", "2021-03-06T00:00:00Z",
-            expected("superseded", superseded_by="truce-2", ended_at=ANY,
-                     breaches=TRUCE_1_BREACHES, last_breach_at=TRUCE_1_LAST,
-                     breach_event_ids=TRUCE_1_IDS),
+            "truce-1",
+            "2021-03-06T00:00:00Z",
+            expected(
+                "superseded",
+                superseded_by="truce-2",
+                ended_at=ANY,
+                breaches=TRUCE_1_BREACHES,
+                last_breach_at=TRUCE_1_LAST,
+                breach_event_ids=TRUCE_1_IDS,
+            ),
             id="superseded",
         ),
-        pytest.param("truce-2", "2021-03-06T12:00:00Z", expected("holding"),
-                     id="retracted-breach"),
+        pytest.param("truce-2", "2021-03-06T12:00:00Z", expected("holding"), id="retracted-breach"),
     ],
 )
 def test_the_table(example, ceasefire_id, at, answer):
@@ -249,7 +264,8 @@ def test_the_list_is_ordered_by_start(example):
     items = example.ceasefires("2021-03-06T12:00:00Z")
 
     assert [(i["ceasefire_id"], i["status"]) for i in items] == [
-        ("truce-1", "superseded"), ("truce-2", "holding"),
+        ("truce-1", "superseded"),
+        ("truce-2", "holding"),
     ]
     assert items[1] == example.ceasefire("truce-2", "2021-03-06T12:00:00Z")
 
@@ -262,13 +278,16 @@ def test_the_day_window_of_4_is_possible_only_once_it_has_ended(example):
 
     ids, last = [n(2), n(3)], "2021-03-01T11:00:00Z"
     assert before == expected(
-        "violated", breaches=tally(2, {"North": 2, "South": 1}, inferred=2, contested=1),
-        breach_event_ids=ids, last_breach_at=last,
+        "violated",
+        breaches=tally(2, {"North": 2, "South": 1}, inferred=2, contested=1),
+        breach_event_ids=ids,
+        last_breach_at=last,
     )
     assert after == expected(
         "violated",
         breaches=tally(2, {"North": 2, "South": 1}, inferred=2, contested=1, possible=1),
-        breach_event_ids=ids, last_breach_at=last,
+        breach_event_ids=ids,
+        last_breach_at=last,
     )
 
 
@@ -296,8 +315,15 @@ def test_each_prefix_of_the_log_answers_as_its_as_of_rows(client, writer, reader
     assert verdict(service.ceasefire("truce-2", "2021-03-06T12:00:00Z")) == expected("holding")
     assert verdict(service.ceasefire("truce-1", "2021-03-03T00:00:00Z")) == expected(
         "violated",
-        breaches=tally(4, {"North": 2, "South": 2}, inferred=3, reported=1, contested=1,
-                       unattributed=1, possible=1),
+        breaches=tally(
+            4,
+            {"North": 2, "South": 2},
+            inferred=3,
+            reported=1,
+            contested=1,
+            unattributed=1,
+            possible=1,
+        ),
         last_breach_at=TRUCE_1_LAST,
         breach_event_ids=TRUCE_1_IDS,
     )
@@ -305,6 +331,8 @@ def test_each_prefix_of_the_log_answers_as_its_as_of_rows(client, writer, reader
     # Position 11: the correction makes #3 North's, as in the table.
     service.append(EVENTS[10])
     assert verdict(service.ceasefire("truce-1", "2021-03-03T00:00:00Z")) == expected(
-        "violated", breaches=TRUCE_1_BREACHES, last_breach_at=TRUCE_1_LAST,
+        "violated",
+        breaches=TRUCE_1_BREACHES,
+        last_breach_at=TRUCE_1_LAST,
         breach_event_ids=TRUCE_1_IDS,
     )

@@ -143,11 +143,16 @@ def test_the_timeline_places_the_ganja_strike_by_its_utc_time(seeded):
     assert [item["event_id"] for item in items] == [e["event_id"] for e in seed_events()]
     ganja = items[2]
     assert (ganja["event_id"], ganja["occurred_at"], ganja["position"]) == (
-        GANJA_STRIKE, "2020-10-16T23:00:00Z", 3,
+        GANJA_STRIKE,
+        "2020-10-16T23:00:00Z",
+        3,
     )
     assert [item["occurred_at"] for item in items[:5]] == [
-        "2020-10-10T08:00:00Z", "2020-10-16T17:00:00Z", "2020-10-16T23:00:00Z",
-        "2020-10-16T23:00:00Z", "2020-10-16T23:00:00Z",
+        "2020-10-10T08:00:00Z",
+        "2020-10-16T17:00:00Z",
+        "2020-10-16T23:00:00Z",
+        "2020-10-16T23:00:00Z",
+        "2020-10-16T23:00:00Z",
     ]
 
 
@@ -157,5 +162,7 @@ def test_the_timeline_at_the_instant_of_the_ganja_strike(seeded):
     assert response.status_code == 200, response.text
 
     assert [item["event_id"] for item in response.json()["items"]] == [
-        GANJA_STRIKE, SECOND_MISSILE, MINGACHEVIR,
+        GANJA_STRIKE,
+        SECOND_MISSILE,
+        MINGACHEVIR,
     ]

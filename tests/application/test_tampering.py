@@ -11,7 +11,6 @@ without ``--file``) and ``GET /v1/audit/verify`` must all name that first positi
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -23,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
-from tests.api.test_append import Headers, assert_problem, post
+from tests.api.test_append import Headers, append_all, assert_problem
 from truceline.application.app import AppendRequest, Truceline
 from truceline.application.audit import ChainReport
 from truceline.application.postgres_store import PostgresLogRecorder
@@ -48,29 +47,43 @@ def events() -> list[dict[str, Any]]:
     (so that every stored state is distinct), a breach report, a correction."""
     log: list[dict[str, Any]] = [
         {
-            "event_id": n(1), "type": "ceasefire_agreed", "conflict": CONFLICT,
-            "occurred_at": "2023-05-01T00:00:00Z", "ceasefire_id": "truce",
-            "parties": ["North", "South"], "effective_at": "2023-05-01T06:00:00Z",
+            "event_id": n(1),
+            "type": "ceasefire_agreed",
+            "conflict": CONFLICT,
+            "occurred_at": "2023-05-01T00:00:00Z",
+            "ceasefire_id": "truce",
+            "parties": ["North", "South"],
+            "effective_at": "2023-05-01T06:00:00Z",
         },
     ]
     for number in range(2, 9):
         log.append(
             {
-                "event_id": n(number), "type": "shelling", "conflict": CONFLICT,
+                "event_id": n(number),
+                "type": "shelling",
+                "conflict": CONFLICT,
                 "occurred_at": f"2023-05-{number:02d}T12:00:00Z",
-                "perpetrator": "South" if number == 4 else "North", "killed": number,
+                "perpetrator": "South" if number == 4 else "North",
+                "killed": number,
             }
         )
     log.append(
         {
-            "event_id": n(9), "type": "ceasefire_breached", "conflict": CONFLICT,
-            "occurred_at": "2023-05-10T00:00:00Z", "ceasefire_id": "truce", "accused": "North",
+            "event_id": n(9),
+            "type": "ceasefire_breached",
+            "conflict": CONFLICT,
+            "occurred_at": "2023-05-10T00:00:00Z",
+            "ceasefire_id": "truce",
+            "accused": "North",
         }
     )
     log.append(
         {
-            "event_id": n(10), "type": "correction", "conflict": CONFLICT,
-            "occurred_at": "2023-05-11T00:00:00Z", "corrects_event_id": n(2),
+            "event_id": n(10),
+            "type": "correction",
+            "conflict": CONFLICT,
+            "occurred_at": "2023-05-11T00:00:00Z",
+            "corrects_event_id": n(2),
             "changes": {"killed": 20},
         }
     )
@@ -139,8 +152,11 @@ class RawStore:
 
     def set_recorded_by(self, position: int, recorded_by: str) -> None:
         with self._connection() as run:
-            run("UPDATE truceline_entries SET recorded_by = ? WHERE position = ?",
-                recorded_by, position)
+            run(
+                "UPDATE truceline_entries SET recorded_by = ? WHERE position = ?",
+                recorded_by,
+                position,
+            )
 
 
 def change_content(raw: RawStore) -> None:
@@ -222,7 +238,9 @@ def test_tampering_is_found_at_its_first_position(
     report = application.verify_chain()
 
     assert (report.ok, report.events_checked, report.first_bad_position) == (
-        False, left, first_bad,
+        False,
+        left,
+        first_bad,
     )
     assert report.reason
 
@@ -234,8 +252,12 @@ def test_appending_after_tampering_does_not_heal_the_chain(
     change_content(RawStore(database_url, application))
 
     more = {
-        "event_id": n(11), "type": "statement", "conflict": CONFLICT,
-        "occurred_at": "2023-05-12T00:00:00Z", "speaker": "North", "text": "All quiet.",
+        "event_id": n(11),
+        "type": "statement",
+        "conflict": CONFLICT,
+        "occurred_at": "2023-05-12T00:00:00Z",
+        "speaker": "North",
+        "text": "All quiet.",
     }
     application.append(AppendRequest([parse_event(more)], RECORDED_BY))
     report = application.verify_chain()
@@ -247,14 +269,8 @@ def test_appending_after_tampering_does_not_heal_the_chain(
 
 
 @pytest.fixture
-def environment(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> dict[str, str]:
+def environment(settings: Settings, no_outside_settings: None) -> dict[str, str]:
     """The TRUCELINE_* variables of this test's store and read model, and no others."""
-    for name in os.environ:
-        if name.startswith("TRUCELINE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
     return {
         "TRUCELINE_DATABASE_URL": settings.database_url,
         "TRUCELINE_READ_MODEL_PATH": read_model_path(settings),
@@ -318,7 +334,8 @@ def rehash_line(lines: list[dict[str, Any]]) -> None:
 
 
 @pytest.mark.parametrize(
-    "edit", [edit_killed, edit_recorded_at, drop_line, swap_lines, rehash_line],
+    "edit",
+    [edit_killed, edit_recorded_at, drop_line, swap_lines, rehash_line],
     ids=lambda edit: edit.__name__,
 )
 def test_verify_file_fails_an_edited_export_naming_the_position(
@@ -359,15 +376,32 @@ def test_verify_file_names_a_line_that_is_no_entry_at_all(
     assert "hash chain BROKEN at position 7 " in result.stdout
 
 
-def test_verify_checks_the_store_and_fails_once_it_was_tampered(
-    application, settings, database_url, environment
-):
+@pytest.fixture
+def verify_after(
+    application: Truceline, settings: Settings, database_url: str, environment: dict[str, str]
+) -> Callable[[Callable[[RawStore], None]], Result]:
+    """The ten events appended and projected; ``verify_after(tamper)`` edits the store with
+    ``tamper``, then runs ``truceline verify``."""
     fill(application)
     project(application, settings)
 
+    def verify_after(tamper: Callable[[RawStore], None]) -> Result:
+        tamper(RawStore(database_url, application))
+        return run(environment, "verify")
+
+    return verify_after
+
+
+# The first line ``truceline verify`` prints for South's shelling edited or garbled.
+BROKEN_AT_4 = (
+    f"hash chain BROKEN at position 4 (the hash does not match the entry's content); "
+    f"{LOG_SIZE} events checked"
+)
+
+
+def test_verify_checks_the_store_and_fails_once_it_was_tampered(verify_after, environment):
     before = run(environment, "verify")
-    rewrite_recorded_by(RawStore(database_url, application))
-    after = run(environment, "verify")
+    after = verify_after(rewrite_recorded_by)
 
     assert before.exit_code == 0, before.output
     assert before.stdout.splitlines() == [
@@ -378,19 +412,12 @@ def test_verify_checks_the_store_and_fails_once_it_was_tampered(
     assert after.stdout.splitlines()[0].startswith("hash chain BROKEN at position 5 ")
 
 
-def test_verify_fails_when_content_was_changed_under_the_read_models(
-    application, settings, database_url, environment
-):
-    fill(application)
-    project(application, settings)
-
-    change_content(RawStore(database_url, application))
-    result = run(environment, "verify")
+def test_verify_fails_when_content_was_changed_under_the_read_models(verify_after):
+    result = verify_after(change_content)
 
     assert result.exit_code == 1, result.output
     assert result.stdout.splitlines() == [
-        f"hash chain BROKEN at position 4 (the hash does not match the entry's content); "
-        f"{LOG_SIZE} events checked",
+        BROKEN_AT_4,
         f"read models at position {LOG_SIZE}: DIFFER from a rebuild",
     ]
 
@@ -401,9 +428,7 @@ def test_verify_fails_when_content_was_changed_under_the_read_models(
 @pytest.fixture
 def served(client: TestClient, writer: Headers) -> TestClient:
     """The ten events appended through the API, and the read models caught up."""
-    for event in events():
-        response = post(client, writer, event)
-        assert response.status_code == 201, response.text
+    append_all(client, writer, events())
     caught_up = client.get("/v1/timeline", params={"min_position": LOG_SIZE}, headers=writer)
     assert caught_up.status_code == 200, caught_up.text
     return client
@@ -416,16 +441,23 @@ def test_audit_verify_needs_an_auditor_key(served, reader, writer, auditor):
     assert served.get("/v1/audit/verify", headers=auditor).status_code == 200
 
 
-def test_audit_verify_passes_an_untouched_log(served, auditor):
-    response = served.get("/v1/audit/verify", headers=auditor)
+def assert_audit_verify(client: TestClient, auditor: Headers, **report: Any) -> None:
+    """``GET /v1/audit/verify`` with an auditor key answers 200 with exactly ``report``."""
+    response = client.get("/v1/audit/verify", headers=auditor)
 
     assert response.status_code == 200, response.text
-    assert response.json() == {
-        "ok": True,
-        "events_checked": LOG_SIZE,
-        "first_bad_position": None,
-        "projections_consistent": True,
-    }
+    assert response.json() == report
+
+
+def test_audit_verify_passes_an_untouched_log(served, auditor):
+    assert_audit_verify(
+        served,
+        auditor,
+        ok=True,
+        events_checked=LOG_SIZE,
+        first_bad_position=None,
+        projections_consistent=True,
+    )
 
 
 @pytest.mark.parametrize(
@@ -447,30 +479,20 @@ def test_audit_verify_reports_tampering(
 ):
     tamper(RawStore(database_url, served.app.state.app))
 
-    response = served.get("/v1/audit/verify", headers=auditor)
+    assert_audit_verify(
+        served,
+        auditor,
+        ok=False,
+        events_checked=left,
+        first_bad_position=first_bad,
+        projections_consistent=projections_consistent,
+    )
 
-    assert response.status_code == 200, response.text
-    assert response.json() == {
-        "ok": False,
-        "events_checked": left,
-        "first_bad_position": first_bad,
-        "projections_consistent": projections_consistent,
-    }
 
-
-def test_verify_reports_bytes_that_no_longer_decode(
-    application, settings, database_url, environment
-):
+def test_verify_reports_bytes_that_no_longer_decode(verify_after):
     """An undecodable event is a broken chain at its position, not a crash."""
-    fill(application)
-    project(application, settings)
-
-    garble_content(RawStore(database_url, application))
-    result = run(environment, "verify")
+    result = verify_after(garble_content)
 
     assert result.exit_code == 1, result.output
     assert not isinstance(result.exception, Exception), repr(result.exception)  # exit only
-    assert result.stdout.splitlines()[0] == (
-        f"hash chain BROKEN at position 4 (the hash does not match the entry's content); "
-        f"{LOG_SIZE} events checked"
-    )
+    assert result.stdout.splitlines()[0] == BROKEN_AT_4

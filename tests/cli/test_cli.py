@@ -108,6 +108,24 @@ def _export(database_url: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
+def _export_text(entries: list[dict[str, Any]]) -> str:
+    """What ``truceline export`` writes for these entries: one JSON object a line, UTF-8."""
+    return "".join(json.dumps(entry, ensure_ascii=False) + "\n" for entry in entries)
+
+
+def _imported_and_exported(
+    database_url: str, tmp_path: Path, *events: dict[str, Any]
+) -> tuple[list[dict[str, Any]], Path]:
+    """Import ``events`` into the store, then export it: the entries, and a file holding
+    the export."""
+    source = _ndjson(tmp_path / "events.ndjson", *events)
+    assert _invoke(database_url, "import", str(source)).exit_code == 0
+    exported = _export(database_url)
+    dump = tmp_path / "export.ndjson"
+    dump.write_text(_export_text(exported), encoding="utf-8")
+    return exported, dump
+
+
 @contextmanager
 def _application(database_url: str) -> Iterator[Truceline]:
     application = Truceline(Settings(database_url=database_url))
@@ -393,9 +411,7 @@ def test_export_to_a_file(database_url: str, tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
-    assert out.read_text(encoding="utf-8") == "".join(
-        json.dumps(entry, ensure_ascii=False) + "\n" for entry in _export(database_url)
-    )
+    assert out.read_text(encoding="utf-8") == _export_text(_export(database_url))
 
 
 def test_export_of_an_empty_log_is_empty(database_url: str) -> None:
@@ -433,15 +449,8 @@ def test_export_imported_into_an_empty_store_reproduces_the_events(
         "corrects_event_id": STRIKE_ID,
         "changes": {"killed": 14, "occurred_at": "2020-10-17T03:05:00+04:00"},
     }
-    source = _ndjson(
-        tmp_path / "events.ndjson", AGREED, BREACH, STRIKE, london, retraction, correction
-    )
-    assert _invoke(database_url, "import", str(source)).exit_code == 0
-    exported = _export(database_url)
-    dump = tmp_path / "export.ndjson"
-    dump.write_text(
-        "".join(json.dumps(entry, ensure_ascii=False) + "\n" for entry in exported),
-        encoding="utf-8",
+    exported, dump = _imported_and_exported(
+        database_url, tmp_path, AGREED, BREACH, STRIKE, london, retraction, correction
     )
 
     result = _invoke(second_database_url, "import", str(dump))
@@ -459,11 +468,7 @@ def test_export_imported_into_an_empty_store_reproduces_the_events(
 def test_export_imported_into_the_same_store_stores_nothing(
     database_url: str, tmp_path: Path
 ) -> None:
-    source = _ndjson(tmp_path / "events.ndjson", AGREED, BREACH, STRIKE)
-    assert _invoke(database_url, "import", str(source)).exit_code == 0
-    exported = _export(database_url)
-    dump = tmp_path / "export.ndjson"
-    dump.write_text("".join(json.dumps(entry) + "\n" for entry in exported), encoding="utf-8")
+    exported, dump = _imported_and_exported(database_url, tmp_path, AGREED, BREACH, STRIKE)
 
     result = _invoke(database_url, "import", str(dump))
 
@@ -477,10 +482,7 @@ def test_export_of_a_historic_zoned_event_re_imports(
 ) -> None:
     # Baku kept local mean time (+03:19:24) until 1924: a wall time with a seconds offset.
     old = {**STRIKE, "occurred_at": "1918-09-15T12:00:00", "timezone": "Asia/Baku"}
-    assert _invoke(database_url, "import", str(_ndjson(tmp_path / "e.ndjson", old))).exit_code == 0
-    exported = _export(database_url)
-    dump = tmp_path / "export.ndjson"
-    dump.write_text("".join(json.dumps(entry) + "\n" for entry in exported), encoding="utf-8")
+    exported, dump = _imported_and_exported(database_url, tmp_path, old)
 
     result = _invoke(second_database_url, "import", str(dump))
 

@@ -7,7 +7,6 @@ or from another log), and be taken as current by the server that opens it next.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,15 +24,8 @@ from truceline.settings import Settings, read_model_path
 
 LOG_SIZE = 1_500
 LONG_LOG = 5_300  # two of rebuild's pages
-
-
-@pytest.fixture(autouse=True)
-def _no_outside_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Only this test's TRUCELINE_* variables; relative paths land in tmp_path."""
-    for name in os.environ:
-        if name.startswith("TRUCELINE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+# Only this test's TRUCELINE_* variables; relative paths land in tmp_path.
+pytestmark = pytest.mark.usefixtures("no_outside_settings")
 
 
 @pytest.fixture
@@ -45,7 +37,12 @@ def filled(database_url: str) -> Iterator[Truceline]:
     app.close()
 
 
-def rebuild(env: dict[str, str]) -> str:
+def rebuild(database_url: str, target: Path | None = None) -> str:
+    """``truceline rebuild`` on that store, into ``target`` (else the default path); its
+    output, once it succeeded."""
+    env = {"TRUCELINE_DATABASE_URL": database_url}
+    if target is not None:
+        env["TRUCELINE_READ_MODEL_PATH"] = str(target)
     result = CliRunner().invoke(cli, ["rebuild"], env=env)
     assert result.exit_code == 0, result.output
     return result.stdout
@@ -58,9 +55,7 @@ def test_rebuild_writes_the_tables_the_follower_builds(
     assert filled.import_events(enumerate(more, 1), "test") == LONG_LOG - LOG_SIZE
     target = tmp_path / "read-model.db"
 
-    out = rebuild(
-        {"TRUCELINE_DATABASE_URL": database_url, "TRUCELINE_READ_MODEL_PATH": str(target)}
-    )
+    out = rebuild(database_url, target)
 
     assert out == f"rebuilt the read models from {LONG_LOG} events into {target}\n"
     assert not Path(f"{target}.rebuild").exists()
@@ -83,7 +78,7 @@ def test_rebuild_replaces_a_stale_file_at_the_default_path(
     stale.close()
     Path(f"{target}.rebuild").write_bytes(b"not a database")
 
-    out = rebuild({"TRUCELINE_DATABASE_URL": database_url})
+    out = rebuild(database_url)
 
     assert out == f"rebuilt the read models from {LOG_SIZE} events into {target}\n"
     assert table_rows(target) == build(filled, tmp_path / "fresh.db")
@@ -101,7 +96,7 @@ def test_rebuild_replaces_a_file_built_from_another_log(
     finally:
         other.close()
 
-    rebuild({"TRUCELINE_DATABASE_URL": database_url, "TRUCELINE_READ_MODEL_PATH": str(target)})
+    rebuild(database_url, target)
 
     assert table_rows(target) == build(filled, tmp_path / "fresh.db")
 
@@ -110,7 +105,7 @@ def test_a_server_takes_the_rebuilt_file_as_it_is(
     filled: Truceline, database_url: str, tmp_path: Path
 ) -> None:
     target = tmp_path / "read-model.db"
-    rebuild({"TRUCELINE_DATABASE_URL": database_url, "TRUCELINE_READ_MODEL_PATH": str(target)})
+    rebuild(database_url, target)
     settings = Settings(database_url=database_url, read_model_path=str(target), open_reads=True)
 
     with TestClient(create_app(settings)) as client:
@@ -127,9 +122,7 @@ def test_a_server_takes_the_rebuilt_file_as_it_is(
 def test_rebuild_of_an_empty_log(database_url: str, tmp_path: Path) -> None:
     target = tmp_path / "read-model.db"
 
-    out = rebuild(
-        {"TRUCELINE_DATABASE_URL": database_url, "TRUCELINE_READ_MODEL_PATH": str(target)}
-    )
+    out = rebuild(database_url, target)
 
     assert out == f"rebuilt the read models from 0 events into {target}\n"
     rows = table_rows(target)
@@ -142,7 +135,7 @@ def test_rebuild_then_follow_equals_one_follower(
 ) -> None:
     """A rebuilt file is an ordinary read model: a follower carries it on."""
     target = tmp_path / "read-model.db"
-    rebuild({"TRUCELINE_DATABASE_URL": database_url, "TRUCELINE_READ_MODEL_PATH": str(target)})
+    rebuild(database_url, target)
     more = list(history(LOG_SIZE + 300, conflicts=20))[LOG_SIZE:]  # a prefix grows
     assert filled.import_events(enumerate(more, 1), "test") == 300
 

@@ -11,7 +11,6 @@ so that every entry has its own ``recorded_at``.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,7 +21,7 @@ import sqlite_utils
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
-from tests.api.test_append import Headers, post
+from tests.api.test_append import Headers, append_each
 from tests.api.test_as_of import AMENDED_LOG, WORKED_EXAMPLE, n
 from truceline.cli import app as cli
 
@@ -32,28 +31,15 @@ LOG_SIZE = len(LOG)
 # the end of the example; part way through the amendments; the end.
 POSITIONS = (0, 3, 9, 10, 11, 14, LOG_SIZE)
 TABLES = ("timeline", "amendments", "ceasefires", "breaches")
-
-
-@pytest.fixture(autouse=True)
-def _no_outside_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Only this test's TRUCELINE_* variables; relative paths land in tmp_path."""
-    for name in os.environ:
-        if name.startswith("TRUCELINE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+# Only this test's TRUCELINE_* variables; relative paths land in tmp_path.
+pytestmark = pytest.mark.usefixtures("no_outside_settings")
 
 
 @pytest.fixture
 def recorded(client: TestClient, writer: Headers) -> list[str]:
     """The log appended through the API; the recorded_at of each position (index 0 is
     position 1)."""
-    times = []
-    for position, event in enumerate(LOG, start=1):
-        response = post(client, writer, event)
-        assert response.status_code == 201, response.text
-        assert response.json()["position"] == position
-        times.append(response.json()["recorded_at"])
-    return times
+    return append_each(client, writer, LOG)
 
 
 def replay(database_url: str, as_of: str, out: Path) -> Result:
@@ -93,7 +79,9 @@ def served_items(
     response = client.get(
         "/v1/timeline",
         params={
-            "as_of": as_of, "limit": 1000, "include_retracted": str(include_retracted).lower(),
+            "as_of": as_of,
+            "limit": 1000,
+            "include_retracted": str(include_retracted).lower(),
         },
         headers=headers,
     )
@@ -197,7 +185,7 @@ def test_as_of_a_recorded_time_is_the_last_position_recorded_by_then(
 
 def test_as_of_beyond_the_end_is_the_whole_log(client, reader, database_url, recorded, tmp_path):
     out = replayed(database_url, "1000", tmp_path / "beyond.db", LOG_SIZE)
-    later = (datetime.fromisoformat(recorded[-1].replace("Z", "+00:00")) + timedelta(days=1))
+    later = datetime.fromisoformat(recorded[-1].replace("Z", "+00:00")) + timedelta(days=1)
     by_time = replayed(database_url, later.isoformat(), tmp_path / "later.db", LOG_SIZE)
 
     assert current_items(out) == served_items(client, reader, LOG_SIZE)

@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,18 +20,16 @@ import httpx
 import pytest
 
 from tests.conftest import empty_postgres
+from tests.e2e.servers import cli_env, run_cli, serving
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "events" / "ganja-2020-10-17.ndjson"
-TRUCELINE = Path(sys.executable).parent / "truceline"
 
 # The seed file's size and its missile strike on Ganja: "around 3 a.m. local time on
 # Saturday" 17 October 2020, stored as a local time in Asia/Baku (UTC+4).
 SEED_EVENTS = 14
 GANJA_STRIKE_ID = "e4343f67-9df8-5f80-92da-0e2d7e663fcd"
 
-STARTUP_TIMEOUT = 30.0  # seconds for the server to answer /v1/health
-COMMAND_TIMEOUT = 120.0  # seconds for one CLI command
 EXPORT_KEYS = {"position", "recorded_at", "recorded_by", "hash", "event"}
 
 
@@ -47,66 +41,7 @@ class Server:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run ``truceline ARGS`` against the server's store; fail with its output."""
-        result = subprocess.run(
-            [str(TRUCELINE), *args],
-            env=self.env,
-            cwd=self.cwd,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT,
-            check=False,
-        )
-        assert result.returncode == 0, (
-            f"truceline {' '.join(args)} exited {result.returncode}\n"
-            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-        )
-        return result
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _cli_env(database_url: str) -> dict[str, str]:
-    # Only this test's settings: no TRUCELINE_* knob of the caller's shell leaks in.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRUCELINE_")}
-    env["TRUCELINE_DATABASE_URL"] = database_url
-    return env
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
-def _wait_healthy(process: subprocess.Popen[bytes], base_url: str, log: Path) -> bool:
-    """True once /v1/health answers 200; False if the process died first (a port taken
-    between choosing it and binding it, say). Fails the test on a timeout."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        try:
-            response = httpx.get(f"{base_url}/v1/health", timeout=1.0)
-        except httpx.TransportError:
-            time.sleep(0.05)
-            continue
-        if response.status_code == 200:
-            return True
-        time.sleep(0.05)
-    pytest.fail(
-        f"truceline serve did not answer /v1/health within {STARTUP_TIMEOUT}s:\n"
-        f"{log.read_text(errors='replace')}"
-    )
+        return run_cli(self.env, self.cwd, *args)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -117,27 +52,9 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     else:
         database_url = request.getfixturevalue("postgres_url")
         empty_postgres(database_url)
-    env = _cli_env(database_url)
-    log = tmp_path / "serve.log"
-    for _attempt in range(3):
-        port = _free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [str(TRUCELINE), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                env=env,
-                cwd=tmp_path,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            if _wait_healthy(process, base_url, log):
-                yield Server(base_url, env, tmp_path)
-                return
-        finally:
-            _stop(process)
-    pytest.fail(f"truceline serve kept exiting at start:\n{log.read_text(errors='replace')}")
+    env = cli_env(database_url)
+    with serving(env, tmp_path, tmp_path / "serve.log") as base_url:
+        yield Server(base_url, env, tmp_path)
 
 
 def _seed_lines() -> list[dict[str, Any]]:

@@ -8,12 +8,9 @@ The servers are real processes on free ports; the writer key comes from
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,10 +30,8 @@ from tests.api.test_timeline import (
     ORDER_WITH_RETRACTED,
 )
 from tests.conftest import empty_postgres
+from tests.e2e.servers import cli_env, run_cli, serving
 
-TRUCELINE = Path(sys.executable).parent / "truceline"
-STARTUP_TIMEOUT = 30.0  # seconds for a server to answer /v1/health
-COMMAND_TIMEOUT = 60.0  # seconds for one CLI command
 AT = "2020-10-20T00:00:00Z"
 
 
@@ -44,62 +39,6 @@ AT = "2020-10-20T00:00:00Z"
 class Server:
     name: str
     base_url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
-def _healthy(process: subprocess.Popen[bytes], base_url: str, log: Path) -> bool:
-    """True once /v1/health answers 200; False if the process exited first."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        try:
-            if httpx.get(f"{base_url}/v1/health", timeout=1.0).status_code == 200:
-                return True
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    pytest.fail(f"truceline serve did not answer within {STARTUP_TIMEOUT}s:\n{log.read_text()}")
-
-
-def _start(name: str, env: dict[str, str], cwd: Path, started: list[Server]) -> Server:
-    log = cwd / f"serve-{name}.log"
-    for _attempt in range(3):  # a port taken between choosing and binding it: try another
-        port = _free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [str(TRUCELINE), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                env=env,
-                cwd=cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        server = Server(name, base_url, process, log)
-        started.append(server)
-        if _healthy(process, base_url, log):
-            return server
-    pytest.fail(f"truceline serve {name} kept exiting at start:\n{log.read_text()}")
 
 
 @dataclass
@@ -113,32 +52,19 @@ class Pair:
 def pair(postgres_url: str, tmp_path: Path) -> Iterator[Pair]:
     """Servers A and B on the run's (emptied) PostgreSQL database, and a writer key."""
     empty_postgres(postgres_url)
-    base = {k: v for k, v in os.environ.items() if not k.startswith("TRUCELINE_")}
-    base["TRUCELINE_DATABASE_URL"] = postgres_url
-    started: list[Server] = []
-    try:
-        # One after the other: the first creates the tables.
-        a = _start(
-            "a", {**base, "TRUCELINE_READ_MODEL_PATH": str(tmp_path / "a.db")}, tmp_path, started
-        )
-        b = _start(
-            "b", {**base, "TRUCELINE_READ_MODEL_PATH": str(tmp_path / "b.db")}, tmp_path, started
-        )
-        created = subprocess.run(
-            [str(TRUCELINE), "keys", "create", "two servers", "--role", "writer"],
-            env=base,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT,
-            check=False,
-        )
-        assert created.returncode == 0, created.stderr
+    base = cli_env(postgres_url)
+    with ExitStack() as running:
+
+        def start(name: str) -> Server:
+            env = {**base, "TRUCELINE_READ_MODEL_PATH": str(tmp_path / f"{name}.db")}
+            log = tmp_path / f"serve-{name}.log"
+            return Server(name, running.enter_context(serving(env, tmp_path, log)))
+
+        a = start("a")  # one after the other: the first creates the tables
+        b = start("b")
+        created = run_cli(base, tmp_path, "keys", "create", "two servers", "--role", "writer")
         token = created.stdout.strip().splitlines()[-1]
         yield Pair(a, b, {"Authorization": f"Bearer {token}"})
-    finally:
-        for server in started:
-            _stop(server.process)
 
 
 def _get(server: Server, headers: dict[str, str], path: str, **params: Any) -> Any:

@@ -36,13 +36,19 @@ ACTORS = ("North", "South", "East")
 START = datetime(2024, 2, 1, tzinfo=UTC)
 PRECISIONS = ("exact", "exact", "hour", "day", "week", "approximate")
 KINDS = (
-    "ceasefire_agreed", "strike", "shelling", "clash", "ceasefire_breached", "ceasefire_ended",
-    "casualty_report", "statement", "correction", "retraction",
+    "ceasefire_agreed",
+    "strike",
+    "shelling",
+    "clash",
+    "ceasefire_breached",
+    "ceasefire_ended",
+    "casualty_report",
+    "statement",
+    "correction",
+    "retraction",
 )
 # World times the statuses are asked at: before, during and after the log's events.
-ATS = [
-    to_micros(START + timedelta(hours=hours)) for hours in (-24, 20, 50, 80, 130, 24 * 30)
-]
+ATS = [to_micros(START + timedelta(hours=hours)) for hours in (-24, 20, 50, 80, 130, 24 * 30)]
 
 
 def n(number: int) -> str:
@@ -75,7 +81,8 @@ class LogState:
 
     def live_ceasefires(self, conflict: str | None = None) -> list[Ceasefire]:
         return [
-            c for c in self.ceasefires
+            c
+            for c in self.ceasefires
             if not c.retracted and (conflict is None or c.conflict == conflict)
         ]
 
@@ -87,8 +94,14 @@ class LogState:
 
 
 OBSERVED = (
-    "strike", "shelling", "clash", "ceasefire_agreed", "ceasefire_breached", "ceasefire_ended",
-    "casualty_report", "statement",
+    "strike",
+    "shelling",
+    "clash",
+    "ceasefire_agreed",
+    "ceasefire_breached",
+    "ceasefire_ended",
+    "casualty_report",
+    "statement",
 )
 
 
@@ -148,7 +161,10 @@ def next_event(draw: st.DrawFn, state: LogState) -> Event:
         agreed = draw(st.integers(0, 100))
         ceasefire_id = f"truce-{len(state.events) + 1}"
         event = {
-            **base, "type": kind, "occurred_at": moment(agreed), "ceasefire_id": ceasefire_id,
+            **base,
+            "type": kind,
+            "occurred_at": moment(agreed),
+            "ceasefire_id": ceasefire_id,
             "parties": draw(st.lists(st.sampled_from(ACTORS), min_size=1, max_size=3, unique=True)),
             "effective_at": moment(agreed + draw(st.integers(-12, 30))),
         }
@@ -167,7 +183,9 @@ def next_event(draw: st.DrawFn, state: LogState) -> Event:
         ceasefire = draw(st.sampled_from(unended))
         ceasefire.ended_by = event_id
         return {
-            **base, "type": kind, "ceasefire_id": ceasefire.ceasefire_id,
+            **base,
+            "type": kind,
+            "ceasefire_id": ceasefire.ceasefire_id,
             "reason": draw(st.sampled_from(["collapsed", "terminated"])),
         }
     if kind == "casualty_report":
@@ -181,11 +199,14 @@ def next_event(draw: st.DrawFn, state: LogState) -> Event:
     if kind == "correction" and observed:
         target = draw(st.sampled_from(observed))
         return {
-            **base, "type": kind, "corrects_event_id": target["event_id"],
+            **base,
+            "type": kind,
+            "corrects_event_id": target["event_id"],
             "changes": draw(changes_for(target)),
         }
     retractable = [
-        e for e in state.of_types(conflict, *OBSERVED, "correction")
+        e
+        for e in state.of_types(conflict, *OBSERVED, "correction")
         if e["event_id"] not in state.retracted
     ]
     if kind == "retraction" and retractable:

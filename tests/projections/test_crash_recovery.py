@@ -10,7 +10,6 @@ caught up; its tables must equal those of a read model built fresh from the same
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import sqlite3
@@ -25,6 +24,7 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import IntegrityError
 
+from tests.conftest import environ_without_settings
 from truceline.application.app import Truceline
 from truceline.projections.follower import Follower
 from truceline.projections.readmodel import ReadModel
@@ -221,10 +221,6 @@ def build(app: Truceline, path: Path, page_size: int = 1000) -> Rows:
     return table_rows(path)
 
 
-def _child_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("TRUCELINE_")}
-
-
 def test_a_projection_killed_part_way_resumes_to_the_same_read_model(tmp_path: Path) -> None:
     database_url = f"sqlite:///{tmp_path}/log.db"
     app = _import(database_url, LOG_SIZE)
@@ -232,7 +228,7 @@ def test_a_projection_killed_part_way_resumes_to_the_same_read_model(tmp_path: P
     watcher = ReadModel(path)  # the tables exist before the child starts
     child = subprocess.Popen(
         [sys.executable, "-c", PROJECT, database_url, str(path), str(PAGE_SIZE)],
-        env=_child_env(),
+        env=environ_without_settings(),
         stdin=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -292,8 +288,7 @@ def test_a_page_applied_again_is_refused_and_changes_nothing(
     small_log: Truceline, tmp_path: Path
 ) -> None:
     path = tmp_path / "read-model.db"
-    read_model = ReadModel(path)
-    try:
+    with closing(ReadModel(path)) as read_model:
         follower = Follower(small_log, read_model, page_size=PAGE_SIZE)
         assert follower.catch_up() == 2_000
         before = table_rows(path)
@@ -309,16 +304,12 @@ def test_a_page_applied_again_is_refused_and_changes_nothing(
             assert table_rows(path) == before, (after, limit)
             assert read_model.position() == 2_000
 
-    finally:
-        read_model.close()
-
 
 def test_a_follower_that_lost_the_race_for_a_page_carries_on(
     small_log: Truceline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "read-model.db"
-    read_model = ReadModel(path)
-    try:
+    with closing(ReadModel(path)) as read_model:
         Follower(small_log, read_model, page_size=PAGE_SIZE).catch_up()
         before = table_rows(path)
         # This follower read the last page just before another follower applied it.
@@ -336,16 +327,13 @@ def test_a_follower_that_lost_the_race_for_a_page_carries_on(
         assert stale == []
         assert late.position == 2_000
         assert table_rows(path) == before
-    finally:
-        read_model.close()
 
 
 def test_a_page_that_overlaps_applied_entries_is_refused_whole(
     small_log: Truceline, tmp_path: Path
 ) -> None:
     path = tmp_path / "read-model.db"
-    read_model = ReadModel(path)
-    try:
+    with closing(ReadModel(path)) as read_model:
         read_model.apply(small_log.read_log(0, 1_200))
         before = table_rows(path)
 
@@ -356,6 +344,4 @@ def test_a_page_that_overlaps_applied_entries_is_refused_whole(
         assert table_rows(path) == before
         assert read_model.position() == 1_200
         Follower(small_log, read_model, page_size=PAGE_SIZE).catch_up()
-    finally:
-        read_model.close()
     assert table_rows(path) == build(small_log, tmp_path / "fresh.db")
