@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     read_wait_seconds: float = Field(
         10.0, description="how long a read with min_position waits before answering 503"
     )
+    cors_origins: str = Field(
+        "", description="comma-separated origins allowed by CORS; empty (default): CORS off"
+    )
     sqlite_lock_timeout: int = Field(5, description="seconds to wait for SQLite's write lock")
     postgres_pool_size: int = Field(5, description="PostgreSQL connections per process")
 

@@ -7,12 +7,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 import truceline
 from truceline.api import audit, events, projections
 from truceline.api.problems import install_problem_handlers, install_store_error_handler
 from truceline.api.schemas import EVENT_COMPONENTS, Health
+from truceline.api.security import SecurityHeaders
 from truceline.application.app import Truceline
 from truceline.application.group_commit import GroupCommitter
 from truceline.projections.follower import Follower, open_read_model
@@ -47,6 +49,15 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.committer = committer
     app.state.read_model = read_model
     app.state.follower = follower
+    app.add_middleware(SecurityHeaders)
+    origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     install_problem_handlers(app)
     install_store_error_handler(app)
     app.include_router(events.router)
