@@ -8,6 +8,7 @@ The servers are real processes on free ports; the writer key comes from
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -203,3 +204,82 @@ def test_what_one_server_appends_the_other_answers(pair: Pair) -> None:
             assert time.monotonic() < deadline, (server.name, health)
             time.sleep(0.05)
         assert health == {"status": "ok", "log_position": LAST + 1, "projection_position": LAST + 1}
+
+
+RACE_CONFLICT = "race-front"
+ROUNDS = 15
+
+
+def _post_any(server: Server, headers: dict[str, str], body: Any) -> httpx.Response:
+    return httpx.post(f"{server.base_url}/v1/events", json=body, headers=headers, timeout=30)
+
+
+def _race(pair: Pair, bodies: tuple[Any, Any]) -> tuple[httpx.Response, httpx.Response]:
+    """Send one body to A and one to B at the same moment."""
+    start = threading.Barrier(2)
+    answers: dict[str, httpx.Response] = {}
+
+    def send(server: Server, body: Any) -> None:
+        start.wait()
+        answers[server.name] = _post_any(server, pair.headers, body)
+
+    threads = [
+        threading.Thread(target=send, args=(server, body))
+        for server, body in zip((pair.a, pair.b), bodies, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers["a"], answers["b"]
+
+
+def test_races_across_two_servers_have_one_winner_per_id(pair: Pair) -> None:
+    """The same event_id sent to both servers at once is stored once (201 and 200 with
+    the same position); the same ceasefire_id under two event ids is agreed once (201 and
+    422 naming ceasefire_id); afterwards both servers give the same answers."""
+    last = 0
+    for round_ in range(ROUNDS):
+        event = {
+            "type": "statement",
+            "conflict": RACE_CONFLICT,
+            "event_id": f"00000000-0000-4000-8000-{round_ + 1:012d}",
+            "occurred_at": f"2021-01-01T00:{round_:02d}:00Z",
+            "speaker": "A",
+            "text": "same",
+        }
+        first, second = _race(pair, (event, event))
+        assert sorted([first.status_code, second.status_code]) == [200, 201]
+        assert first.json() == second.json()
+        last = max(last, first.json()["position"])
+
+        agreements = [
+            {
+                "type": "ceasefire_agreed",
+                "conflict": RACE_CONFLICT,
+                "event_id": f"00000000-0000-4000-9000-{round_ * 2 + side + 1:012d}",
+                "occurred_at": "2021-01-02T00:00:00Z",
+                "ceasefire_id": f"truce-{round_}",
+                "parties": ["A", "B"],
+                "effective_at": "2021-01-02T00:00:00Z",
+            }
+            for side in (0, 1)
+        ]
+        first, second = _race(pair, (agreements[0], agreements[1]))
+        assert sorted([first.status_code, second.status_code]) == [201, 422]
+        loser = first if first.status_code == 422 else second
+        assert [e["loc"] for e in loser.json()["errors"]] == [["ceasefire_id"]]
+        winner = first if first.status_code == 201 else second
+        last = max(last, winner.json()["position"])
+
+    assert last == 2 * ROUNDS  # one statement and one agreement a round, no gaps
+    log_a = _get(pair.a, pair.headers, "/v1/events", limit=1000)
+    assert [e["position"] for e in log_a["events"]] == list(range(1, last + 1))
+    assert log_a == _get(pair.b, pair.headers, "/v1/events", limit=1000)
+    for path, params in (
+        ("/v1/timeline", {"conflict": RACE_CONFLICT, "limit": 1000}),
+        ("/v1/ceasefires", {"conflict": RACE_CONFLICT, "at": "2021-02-01T00:00:00Z"}),
+    ):
+        assert _get(pair.a, pair.headers, path, min_position=last, **params) == _get(
+            pair.b, pair.headers, path, min_position=last, **params
+        )
