@@ -33,6 +33,9 @@ class Settings(BaseSettings):
         description="the read models' SQLite file; default: beside a SQLite store "
         "(truceline.projections.db), or data/projections-<dbname>.db for PostgreSQL",
     )
+    append_timeout_seconds: float = Field(
+        30.0, description="how long an append waits for its commit before answering 503"
+    )
     read_wait_seconds: float = Field(
         10.0, description="how long a read with min_position waits before answering 503"
     )

@@ -34,9 +34,21 @@ Reader = Annotated[Key | None, Depends(require("reader"))]
 
 async def _submit(request: Request, append: AppendRequest) -> Appended:
     future = request.app.state.committer.submit(append)
+    timeout = request.app.state.settings.append_timeout_seconds
     try:
-        appended: Appended = await asyncio.wrap_future(future)
+        # shield: a timeout stops the waiting, never the append already queued.
+        appended: Appended = await asyncio.wait_for(
+            asyncio.shield(asyncio.wrap_future(future)), timeout
+        )
         return appended
+    except TimeoutError:
+        raise Problem(
+            503,
+            f"the append was not confirmed within {timeout:g} s and may still be stored: "
+            "retry with the same event_id (an event sent without one could be stored twice)",
+            kind="append-timeout",
+            headers={"Retry-After": "1"},
+        ) from None
     except Invalid as error:
         raise invalid_problem(error.errors) from None
     except IdConflict as error:
