@@ -271,9 +271,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results.md")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--step", choices=sorted(STEPS), default=None)
+    parser.add_argument(
+        "--only",
+        choices=sorted(STEPS),
+        default=None,
+        help="run one step in --workdir, kept between runs",
+    )
     args = parser.parse_args()
     if args.step is not None:
         print(json.dumps(STEPS[args.step](args.workdir, args.events)))
+        return
+    if args.only is not None:  # one step on a log kept from an earlier run
+        print(json.dumps(_run_step(args.only, args.workdir, args.events)))
         return
     with tempfile.TemporaryDirectory(dir=args.workdir) as workdir:
         rows = run(args.events, Path(workdir))

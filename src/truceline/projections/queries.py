@@ -7,13 +7,13 @@ log.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlite_utils
 
-from truceline.domain.ceasefires import Ceasefire, Incident, status_at
+from truceline.domain.ceasefires import Ceasefire, Incident, Period, status_at
 from truceline.projections.ceasefires import View, all_incidents, ceasefire_from_row, lifecycle
 
 
@@ -115,19 +115,37 @@ def _status(db: sqlite_utils.Database, row: dict[str, Any], at: int) -> dict[str
 
 
 def _statuses_as_of(
-    db: sqlite_utils.Database, conflict: str, at: int, as_of: int
+    db: sqlite_utils.Database,
+    conflict: str,
+    at: int,
+    as_of: int,
+    wanted: Callable[[Ceasefire, Period], bool] = lambda _c, _p: True,
 ) -> list[tuple[Ceasefire, dict[str, Any]]]:
-    """Every ceasefire of a conflict as the log at ``as_of`` made it, evaluated from the
-    versioned timeline with the same rules the projection applies."""
+    """The ceasefires of a conflict that ``wanted`` picks, as the log at ``as_of`` made
+    them: periods from every ceasefire of the conflict, then incidents only for the ones
+    asked about, from the versioned timeline, by the same rules the projection applies."""
     view = View(db, as_of)
     ceasefires, in_effect = lifecycle(view, conflict)
     answers = []
     for ceasefire in ceasefires:
         period = in_effect[ceasefire.ceasefire_id]
+        if not wanted(ceasefire, period):
+            continue
         status = status_at(ceasefire, period, all_incidents(view, ceasefire, period), at)
         if status is not None:
             answers.append((ceasefire, status))
     return answers
+
+
+def _in_effect(at: int) -> Callable[[Ceasefire, Period], bool]:
+    def wanted(ceasefire: Ceasefire, period: Period) -> bool:
+        return (
+            ceasefire.agreed_at <= at
+            and period.start <= at
+            and (period.stop is None or at < period.stop)
+        )
+
+    return wanted
 
 
 def ceasefire_status(
@@ -139,14 +157,10 @@ def ceasefire_status(
 ) -> dict[str, Any] | None:
     """One ceasefire's status at ``at``; None if it does not exist (yet)."""
     if as_of is not None:
-        return next(
-            (
-                status
-                for c, status in _statuses_as_of(db, conflict, at, as_of)
-                if c.ceasefire_id == ceasefire_id
-            ),
-            None,
+        found = _statuses_as_of(
+            db, conflict, at, as_of, lambda c, _p: c.ceasefire_id == ceasefire_id
         )
+        return found[0][1] if found else None
     rows = list(
         db.table("ceasefires").rows_where(
             "conflict = ? AND ceasefire_id = ?", [conflict, ceasefire_id]
@@ -189,9 +203,21 @@ def conflict_status(
     db: sqlite_utils.Database, conflict: str, at: int, as_of: int | None = None
 ) -> dict[str, Any]:
     """The ceasefire in effect at ``at`` (the latest start wins), if any."""
-    in_effect = [
-        s for s in ceasefire_list(db, conflict, at, as_of) if s["status"] in ("holding", "violated")
-    ]
+    if as_of is not None:
+        found = _statuses_as_of(db, conflict, at, as_of, _in_effect(at))
+        statuses = [
+            status
+            for _, status in sorted(found, key=lambda pair: (pair[0].start, pair[0].position))
+        ]
+    else:
+        rows = db.table("ceasefires").rows_where(
+            "conflict = ? AND agreed_us <= ? AND start_us <= ? AND (stop_us IS NULL "
+            "OR stop_us > ?)",
+            [conflict, at, at, at],
+            order_by="start_us, position",
+        )
+        statuses = [status for row in rows if (status := _status(db, row, at)) is not None]
+    in_effect = [s for s in statuses if s["status"] in ("holding", "violated")]
     current = in_effect[-1] if in_effect else None
     state = f"ceasefire_{current['status']}" if current else "no_ceasefire"
     return {"conflict": conflict, "state": state, "ceasefire": current}
