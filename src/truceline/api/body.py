@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 from pydantic_core import from_json
+from starlette.requests import ClientDisconnect
 
 from truceline.api.problems import Problem
 
@@ -23,10 +24,16 @@ async def read_json(request: Request, max_bytes: int) -> object:
     ):
         raise Problem(413, f"the body is larger than {max_bytes} bytes", kind="too-large")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise Problem(413, f"the body is larger than {max_bytes} bytes", kind="too-large")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_bytes:
+                raise Problem(413, f"the body is larger than {max_bytes} bytes", kind="too-large")
+    except ClientDisconnect:
+        # The client hung up mid-body: nothing was stored, and nobody is left to answer.
+        raise Problem(
+            400, "the client disconnected before sending the whole body", kind="client-disconnected"
+        ) from None
     try:
         return from_json(bytes(body), allow_inf_nan=True)
     except ValueError as error:
