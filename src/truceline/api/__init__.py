@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 import truceline
 from truceline.api import audit, events, projections
 from truceline.api.problems import install_problem_handlers, install_store_error_handler
-from truceline.api.schemas import EVENT_COMPONENTS, Health
+from truceline.api.schemas import EVENT_COMPONENTS, Health, document_problems
 from truceline.api.security import SecurityHeaders
 from truceline.application.app import Truceline
 from truceline.application.group_commit import GroupCommitter
@@ -79,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
             schema.setdefault("components", {}).setdefault("schemas", {}).update(EVENT_COMPONENTS)
+            document_problems(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

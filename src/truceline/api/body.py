@@ -20,7 +20,7 @@ async def read_json(request: Request, max_bytes: int) -> object:
         declared is not None
         and declared.isascii()
         and declared.isdigit()
-        and int(declared) > max_bytes
+        and (len(declared) > 18 or int(declared) > max_bytes)
     ):
         raise Problem(413, f"the body is larger than {max_bytes} bytes", kind="too-large")
     body = bytearray()

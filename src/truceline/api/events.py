@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from truceline.api.auth import require
 from truceline.api.body import read_json
 from truceline.api.problems import Problem, invalid_problem
-from truceline.api.projections import AsOf, as_of_position
+from truceline.api.projections import MAX_INTEGER, AsOf, as_of_position
 from truceline.api.schemas import (
     BATCH_BODY,
     EVENT_BODY,
@@ -129,7 +129,9 @@ async def append_batch(request: Request, key: Writer) -> JSONResponse:
 def read_log(
     request: Request,
     _: Reader,
-    after: Annotated[int, Query(ge=0, description="the last position already read")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_INTEGER, description="the last position already read")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     as_of: AsOf = None,
 ) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from truceline.api.security import API_CSP, HEADERS
 from truceline.domain.errors import ErrorDetail
 
 log = logging.getLogger("truceline.api")
@@ -109,7 +110,15 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return problem_response(Problem(500, "an unexpected error occurred; it has been logged"))
+        # Answered outside the middleware stack, so the security headers are added here.
+        headers = {name.decode(): value.decode() for name, value in (*HEADERS, API_CSP)}
+        return problem_response(
+            Problem(
+                500,
+                "an unexpected error occurred; it has been logged",
+                headers={**headers, "Cache-Control": "no-store"},
+            )
+        )
 
 
 def install_store_error_handler(app: FastAPI) -> None:

@@ -18,7 +18,8 @@ from truceline.api.problems import Problem
 from truceline.application.app import Truceline
 from truceline.application.keys import Key
 from truceline.domain.errors import Loc
-from truceline.domain.timeline import ITEM_FIELDS
+from truceline.domain.events import EVENT_TYPES
+from truceline.domain.timeline import AMENDMENT_TYPES, ITEM_FIELDS
 from truceline.domain.times import TimeError, format_utc, from_micros, parse_time, to_micros
 from truceline.projections import queries
 from truceline.projections.queries import TimelineFilter
@@ -26,9 +27,14 @@ from truceline.projections.queries import TimelineFilter
 router = APIRouter(prefix="/v1", tags=["read models"])
 
 Reader = Annotated[Key | None, Depends(require("reader"))]
+MAX_INTEGER = 2**63 - 1  # SQLite's and PostgreSQL's bigint
 MinPosition = Annotated[
     int | None,
-    Query(ge=0, description="answer only once the read models have reached this position"),
+    Query(
+        ge=0,
+        le=MAX_INTEGER,
+        description="answer only once the read models have reached this position",
+    ),
 ]
 At = Annotated[
     str | None,
@@ -42,6 +48,7 @@ AsOf = Annotated[
     ),
 ]
 
+TIMELINE_TYPES = frozenset(EVENT_TYPES) - AMENDMENT_TYPES
 _MEDIA = {"csv": "text/csv", "geojson": "application/geo+json", "json": "application/json"}
 
 
@@ -100,7 +107,8 @@ def as_of_position(app: Truceline, as_of: str) -> int:
     """The log position an ``as_of`` names: a position, or the last one recorded by an
     RFC 3339 time; never past the end of the log."""
     if as_of.isascii() and as_of.isdigit():
-        position = int(as_of)
+        # Past the end means the end; a number too long for int() is past it too.
+        position = int(as_of) if len(as_of) <= 18 else MAX_INTEGER
     else:
         try:
             position = app.position_at(parse_time(as_of, None).utc)
@@ -131,6 +139,16 @@ def _bbox(value: str) -> tuple[float, float, float, float]:
     return min_lon, min_lat, max_lon, max_lat
 
 
+def _types(names: list[str]) -> tuple[str, ...]:
+    unknown = sorted(set(names) - TIMELINE_TYPES)
+    if unknown:
+        raise _invalid(
+            ["query", "type"],
+            f"no timeline item has type {unknown[0]!r}: one of {', '.join(sorted(TIMELINE_TYPES))}",
+        )
+    return tuple(sorted(set(names)))
+
+
 def _encode_cursor(key: tuple[int, int]) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
 
@@ -139,9 +157,9 @@ def _decode_cursor(cursor: str) -> tuple[int, int]:
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         occurred, position = key
-        if isinstance(occurred, int) and isinstance(position, int):
+        if all(isinstance(v, int) and abs(v) <= MAX_INTEGER for v in (occurred, position)):
             return occurred, position
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, binascii.Error, RecursionError):
         pass
     raise _invalid(["query", "cursor"], "not a cursor this service gave out")
 
@@ -187,7 +205,7 @@ def timeline(
         raise _invalid(["query", "limit"], "at most 1000 items a page in JSON")
     where = TimelineFilter(
         conflict=conflict,
-        types=tuple(type or ()),
+        types=_types(type or []),
         actor=actor,
         location=location,
         from_us=_micros("from", from_) if from_ is not None else None,

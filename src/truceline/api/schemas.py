@@ -89,3 +89,68 @@ BATCH_BODY: dict[str, Any] = {
         },
     }
 }
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["loc", "msg"],
+                "properties": {
+                    "loc": {
+                        "type": "array",
+                        "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+                    },
+                    "msg": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+_WHY = {
+    "400": "the body is not UTF-8 JSON",
+    "401": "no key, or an unknown or revoked one",
+    "403": "the key's role is too weak",
+    "404": "no such thing",
+    "409": "event_id used with other content",
+    "413": "the body is too large",
+    "422": "invalid input, the field named",
+    "503": "the store is unavailable, or the read models have not caught up; retry",
+}
+
+
+def _statuses(path: str, method: str) -> list[str]:
+    if path == "/v1/health":
+        return []
+    statuses = ["401", "403", "422", "503"]
+    if method == "post":
+        statuses += ["400", "409", "413"]
+    if path.endswith(("{event_id}", "{ceasefire_id}")):
+        statuses.append("404")
+    return sorted(statuses)
+
+
+def document_problems(schema: dict[str, Any]) -> None:
+    """Describe every error answer as what it is: problem+json (RFC 9457), and the bearer
+    key, instead of FastAPI's default 422 body, which this service never sends."""
+    components = schema.setdefault("components", {})
+    components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components["schemas"].pop(unused, None)
+    components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for status in _statuses(path, method):
+                responses[status] = {"description": _WHY[status], "content": problem}
+            if path != "/v1/health":
+                operation["security"] = [{"bearer": []}]

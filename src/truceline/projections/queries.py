@@ -53,8 +53,10 @@ def timeline_page(
         clauses.append(f"type IN ({','.join('?' * len(where.types))})")
         params.extend(where.types)
     if where.actor is not None:
-        clauses.append("EXISTS (SELECT 1 FROM json_each(timeline.actors) WHERE value = ?)")
-        params.append(where.actor)
+        # ``actors`` is a compact JSON array; an element is matched as ,"name", in the text
+        # between the brackets. (json_each would cut a name at a NUL character.)
+        clauses.append("instr(',' || substr(actors, 2, length(actors) - 2) || ',', ?) > 0")
+        params.append("," + json.dumps(where.actor) + ",")
     if where.location is not None:
         clauses.append("location = ?")
         params.append(where.location)

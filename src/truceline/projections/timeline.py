@@ -153,7 +153,7 @@ def _row(
         "location": location.get("name"),
         "lat": location.get("lat"),
         "lon": location.get("lon"),
-        "actors": json.dumps(actors(event)),
+        "actors": json.dumps(actors(event), separators=(",", ":")),
         "corrected": int(corrected),
         "retracted": int(retracted),
         "item": json.dumps(current),
