@@ -91,6 +91,15 @@ def wait_healthy(process: subprocess.Popen[bytes], base_url: str, log: Path) -> 
 def serving(env: dict[str, str], cwd: Path, log: Path) -> Iterator[str]:
     """``truceline serve`` as a subprocess on a free port, its output in ``log``; yields
     its base URL once it is healthy, and stops it on exit."""
+    with serving_process(env, cwd, log) as (_process, base_url):
+        yield base_url
+
+
+@contextmanager
+def serving_process(
+    env: dict[str, str], cwd: Path, log: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """:func:`serving`, yielding the process too (to kill it)."""
     for _attempt in range(START_ATTEMPTS):  # a port taken before it was bound: another
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
@@ -105,7 +114,7 @@ def serving(env: dict[str, str], cwd: Path, log: Path) -> Iterator[str]:
             )
         try:
             if wait_healthy(process, base_url, log):
-                yield base_url
+                yield process, base_url
                 return
         finally:
             stop(process)

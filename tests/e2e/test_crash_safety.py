@@ -20,28 +20,20 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.api.test_append import valid_event
 from tests.e2e.servers import (
-    START_ATTEMPTS,
-    TRUCELINE,
     cli_env,
-    free_port,
     run_cli,
     serving,
-    stop,
-    wait_healthy,
+    serving_process,
 )
 
 Envelope = dict[str, Any]
@@ -256,33 +248,6 @@ class Load:
 # -- servers and the log -----------------------------------------------------------------
 
 
-@contextmanager
-def killable_server(
-    env: dict[str, str], cwd: Path, log: Path
-) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """``truceline serve`` (one worker: one process) on a free port, like
-    :func:`tests.e2e.servers.serving`, but yielding the process too, to kill it."""
-    for _attempt in range(START_ATTEMPTS):
-        port = free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [str(TRUCELINE), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                env=env,
-                cwd=cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            if wait_healthy(process, base_url, log):
-                yield process, base_url
-                return
-        finally:
-            stop(process)
-    pytest.fail(f"truceline serve kept exiting at start:\n{log.read_text(errors='replace')}")
-
-
 def server_env(database_url: str, tmp_path: Path) -> dict[str, str]:
     """The store, and a read model of the test's own that outlives each server."""
     return {**cli_env(database_url), "TRUCELINE_READ_MODEL_PATH": str(tmp_path / "read-model.db")}
@@ -373,7 +338,7 @@ def test_a_server_killed_mid_load_keeps_every_answer_and_takes_every_retry_once(
     assert len(set(sent_ids)) == len(sent_ids)
 
     # 1. The load, and a SIGKILL once part of it has been answered.
-    with killable_server(env, tmp_path, tmp_path / "serve-killed.log") as (process, base_url):
+    with serving_process(env, tmp_path, tmp_path / "serve-killed.log") as (process, base_url):
         headers = writer_key(env, tmp_path)
         with httpx.Client(base_url=base_url, headers=headers, timeout=HTTP_TIMEOUT) as http:
             for position, call in enumerate(setup, start=1):

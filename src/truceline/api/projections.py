@@ -117,7 +117,7 @@ def as_of_position(app: Truceline, as_of: str) -> int:
     return min(position, app.log_position())
 
 
-def _recorded_at(app: Any, position: int) -> int:
+def _recorded_at(app: Truceline, position: int) -> int:
     # An as-of answer must not change with the clock: ``at`` defaults to when the last
     # entry of that log was recorded.
     entries = app.read_log(position - 1, 1) if position > 0 else []
