@@ -28,6 +28,10 @@ class Settings(BaseSettings):
         64_000_000, description="largest body for POST /v1/events/batch"
     )
     max_batch_events: int = Field(10_000, description="most events in one batch")
+    max_page: int = Field(1_000, description="most entries or items in one JSON page")
+    max_export_page: int = Field(
+        100_000, description="most timeline items in one CSV or GeoJSON page"
+    )
     read_model_path: str | None = Field(
         None,
         description="the read models' SQLite file; default: beside a SQLite store "

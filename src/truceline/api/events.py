@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from truceline.api.auth import require
 from truceline.api.body import read_json
-from truceline.api.problems import Problem, invalid_problem
+from truceline.api.problems import Problem, invalid_problem, invalid_request
 from truceline.api.projections import MAX_INTEGER, AsOf, as_of_position
 from truceline.api.schemas import (
     BATCH_BODY,
@@ -132,13 +132,16 @@ def read_log(
     after: Annotated[
         int, Query(ge=0, le=MAX_INTEGER, description="the last position already read")
     ] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_INTEGER, description="<= 1,000")] = 100,
     as_of: AsOf = None,
 ) -> dict[str, Any]:
     """The log in order from ``after``. ``next_after`` is the position to pass as
     ``after`` for the next page (the last one on this page), or null on an empty page.
     With ``as_of``, the log as it ended there."""
     app = request.app.state.app
+    most = request.app.state.settings.max_page
+    if limit > most:
+        raise invalid_request(["query", "limit"], f"at most {most} entries a page")
     if as_of is not None:
         limit = max(0, min(limit, as_of_position(app, as_of) - after))
     entries = app.read_log(after, limit) if limit else []

@@ -72,6 +72,18 @@ def invalid_problem(errors: list[ErrorDetail]) -> Problem:
     )
 
 
+def invalid_request(loc: list[str | int], msg: str) -> Problem:
+    """422 for a query parameter (``loc`` like ``["query", "limit"]``)."""
+    where = ".".join(str(part) for part in loc)
+    return Problem(
+        422,
+        f"{where}: {msg}",
+        title="Invalid request",
+        kind="invalid-request",
+        errors=[{"loc": loc, "msg": msg}],
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def on_problem(_: Request, problem: Problem) -> JSONResponse:

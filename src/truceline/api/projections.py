@@ -14,10 +14,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from truceline.api.auth import require
-from truceline.api.problems import Problem
+from truceline.api.problems import Problem, invalid_request
 from truceline.application.app import Truceline
 from truceline.application.keys import Key
-from truceline.domain.errors import Loc
 from truceline.domain.events import EVENT_TYPES
 from truceline.domain.timeline import AMENDMENT_TYPES, ITEM_FIELDS
 from truceline.domain.times import TimeError, format_utc, from_micros, parse_time, to_micros
@@ -52,22 +51,11 @@ TIMELINE_TYPES = frozenset(EVENT_TYPES) - AMENDMENT_TYPES
 _MEDIA = {"csv": "text/csv", "geojson": "application/geo+json", "json": "application/json"}
 
 
-def _invalid(loc: Loc, msg: str) -> Problem:
-    where = ".".join(str(part) for part in loc)
-    return Problem(
-        422,
-        f"{where}: {msg}",
-        title="Invalid request",
-        kind="invalid-request",
-        errors=[{"loc": loc, "msg": msg}],
-    )
-
-
 def _micros(name: str, value: str) -> int:
     try:
         return to_micros(parse_time(value, None).utc)
     except TimeError as error:
-        raise _invalid(["query", name], str(error)) from None
+        raise invalid_request(["query", name], str(error)) from None
 
 
 def _at(value: str | None) -> int:
@@ -113,7 +101,7 @@ def as_of_position(app: Truceline, as_of: str) -> int:
         try:
             position = app.position_at(parse_time(as_of, None).utc)
         except TimeError as error:
-            raise _invalid(["query", "as_of"], str(error)) from None
+            raise invalid_request(["query", "as_of"], str(error)) from None
     return min(position, app.log_position())
 
 
@@ -130,10 +118,12 @@ def _bbox(value: str) -> tuple[float, float, float, float]:
     except ValueError:
         parts = ()
     if len(parts) != 4 or not all(abs(p) < float("inf") for p in parts):
-        raise _invalid(["query", "bbox"], "bbox is minLon,minLat,maxLon,maxLat: four numbers")
+        raise invalid_request(
+            ["query", "bbox"], "bbox is minLon,minLat,maxLon,maxLat: four numbers"
+        )
     min_lon, min_lat, max_lon, max_lat = parts
     if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
-        raise _invalid(
+        raise invalid_request(
             ["query", "bbox"], "longitudes in [-180, 180], latitudes in [-90, 90], minLat <= maxLat"
         )
     return min_lon, min_lat, max_lon, max_lat
@@ -142,7 +132,7 @@ def _bbox(value: str) -> tuple[float, float, float, float]:
 def _types(names: list[str]) -> tuple[str, ...]:
     unknown = sorted(set(names) - TIMELINE_TYPES)
     if unknown:
-        raise _invalid(
+        raise invalid_request(
             ["query", "type"],
             f"no timeline item has type {unknown[0]!r}: one of {', '.join(sorted(TIMELINE_TYPES))}",
         )
@@ -161,15 +151,15 @@ def _decode_cursor(cursor: str) -> tuple[int, int]:
             return occurred, position
     except (ValueError, TypeError, binascii.Error, RecursionError):
         pass
-    raise _invalid(["query", "cursor"], "not a cursor this service gave out")
+    raise invalid_request(["query", "cursor"], "not a cursor this service gave out")
 
 
 def _format(request: Request, format_: str | None) -> str:
     if format_ is not None:
         if format_ == "acled":
-            raise _invalid(["query", "format"], "the ACLED layout is not available yet")
+            raise invalid_request(["query", "format"], "the ACLED layout is not available yet")
         if format_ not in _MEDIA:
-            raise _invalid(["query", "format"], "one of json, csv, geojson")
+            raise invalid_request(["query", "format"], "one of json, csv, geojson")
         return format_
     accept = request.headers.get("accept", "")
     if "text/csv" in accept:
@@ -192,7 +182,9 @@ def timeline(
     from_: Annotated[str | None, Query(alias="from", description="occurred_at >= this")] = None,
     to: Annotated[str | None, Query(description="occurred_at <= this")] = None,
     bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
-    limit: Annotated[int, Query(ge=1, le=100_000, description="<= 1,000 for JSON")] = 100,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_INTEGER, description="<= 1,000 for JSON, 100,000 otherwise")
+    ] = 100,
     cursor: str | None = None,
     include_retracted: bool = False,
     format: Annotated[str | None, Query(description="json, csv or geojson")] = None,
@@ -201,8 +193,10 @@ def timeline(
 ) -> Response:
     """Items ordered by occurred_at then position; ``next_cursor`` pages on."""
     kind = _format(request, format)
-    if kind == "json" and limit > 1000:
-        raise _invalid(["query", "limit"], "at most 1000 items a page in JSON")
+    settings = request.app.state.settings
+    most = settings.max_page if kind == "json" else settings.max_export_page
+    if limit > most:
+        raise invalid_request(["query", "limit"], f"at most {most} items a page in {kind.upper()}")
     where = TimelineFilter(
         conflict=conflict,
         types=_types(type or []),
