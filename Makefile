@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck bench clean
+.PHONY: install tools run test lint typecheck bench clean
 
 install: $(STAMP)
 
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# wrk (Debian's package) generates load for the benchmarks and their quick test.
+tools:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+
 run: install
 	$(BIN)/truceline serve --host 127.0.0.1 --port 8000
 
@@ -25,13 +29,13 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: install lint typecheck
+test: install tools lint typecheck
 	$(BIN)/pytest -q
 
 # BENCH_EVENTS=20000 make bench for a quick look; the figures in bench/results.md are
 # from the default million.
 BENCH_EVENTS ?= 1000000
-bench: install
+bench: install tools
 	$(BIN)/python bench/run.py --events $(BENCH_EVENTS) --out bench/results.md
 
 clean:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -18,7 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -169,7 +171,8 @@ def _run_step(name: str, workdir: Path, events: int) -> dict[str, Any]:
     return result
 
 
-def run(events: int, workdir: Path) -> list[Row]:
+def core_rows(events: int, workdir: Path) -> tuple[list[Row], Row]:
+    """The main figures, and the growth row of this size."""
     build = _run_step("build", workdir, events)
     read = _run_step("read", workdir, events)
     catch_up = _run_step("catch_up", workdir, events)
@@ -184,7 +187,7 @@ def run(events: int, workdir: Path) -> list[Row]:
     def ms(pair: list[float]) -> str:
         return f"p50 {pair[0]:.2f} ms, p99 {pair[1]:.2f} ms"
 
-    return [
+    rows: list[Row] = [
         (
             "import (validated, references checked, one transaction)",
             f"{rate(build):,.0f} ev/s",
@@ -244,20 +247,104 @@ def run(events: int, workdir: Path) -> list[Row]:
             f"peak {replayed['peak']:,.0f} MiB; target < 1 GiB",
         ),
     ]
+    return rows, _growth(build, catch_up, found)
 
 
-def write(rows: list[Row], events: int, out: Path) -> str:
+def growth_row(events: int, workdir: Path) -> Row:
+    """Catch-up and query figures at one size of the log."""
+    build = _run_step("build", workdir, events)
+    return _growth(
+        build, _run_step("catch_up", workdir, events), _run_step("queries", workdir, events)
+    )
+
+
+def _growth(build: dict[str, Any], catch_up: dict[str, Any], found: dict[str, Any]) -> Row:
+    return (
+        f"{build['events']:,}",
+        f"{catch_up['events'] / catch_up['seconds']:,.0f} ev/s",
+        f"{found['page'][0]:.2f} ms",
+        f"{found['page_as_of'][0]:.2f} ms",
+        f"{found['status'][0]:.2f} ms",
+        f"{found['status_as_of'][0]:.2f} ms",
+    )
+
+
+def _script(name: str, *args: str) -> Any:
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).parent / name), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def append_rows(seconds: int, postgres_url: str) -> list[Row]:
+    """HTTP appends under wrk, group commit, batches; on SQLite and PostgreSQL."""
+    figures = _script("appends.py", str(seconds), postgres_url)
+    rows: list[Row] = []
+    for store, f in figures.items():
+        raw = "raw sqlite3" if store == "sqlite" else "raw psycopg"
+        rows += [
+            (
+                f"{store}: single appends over HTTP, 32 connections (wrk)",
+                f"{f['ours']['rate']:,.0f} req/s; p50 {f['ours']['p50']:.1f} ms, "
+                f"p99 {f['ours']['p99']:.1f} ms",
+                f"{f['bare']['rate']:,.0f} req/s bare FastAPI (validates, stores nothing)",
+                f"{f['ours']['rate'] / f['bare']['rate']:.2f}",
+                "target >= 0.7; durable, idempotent",
+            ),
+            (
+                f"{store}: the same, group commit off",
+                f"{f['no_group']['rate']:,.0f} req/s; p99 {f['no_group']['p99']:.1f} ms",
+                f"{f['raw_single']:,.0f} rows/s {raw}, one-row transactions",
+                f"{f['ours']['rate'] / f['raw_single']:.2f} (with group commit)",
+                "group commit must beat one fsync per append",
+            ),
+            (
+                f"{store}: batches of 10,000 events a request",
+                f"{f['batch']:,.0f} ev/s",
+                f"{f['raw_batch']:,.0f} rows/s {raw} executemany",
+                f"{f['batch'] / f['raw_batch']:.2f}",
+                "target >= 0.4",
+            ),
+        ]
+    return rows
+
+
+def http_query_rows(workdir: Path, seconds: int) -> list[Row]:
+    figures = _script("queries_http.py", str(workdir), str(seconds))
+    return [
+        (
+            f"{name} over HTTP",
+            f"p50 {f['p50']:.1f} ms, p99 {f['p99']:.1f} ms",
+            f"{f['rate']:,.0f} req/s",
+            "-",
+            "target p50 < 10 ms, p99 < 50 ms for a page",
+        )
+        for name, f in figures.items()
+    ]
+
+
+def write(rows: list[Row], growth: list[Row], events: int, out: Path) -> str:
     lines = [
         "# Benchmark results",
         "",
-        f"`make bench` on {platform.machine()}, Python {platform.python_version()}, "
-        f"a generated log of {events:,} events (bench/generate.py, seed 2020), SQLite store.",
+        f"`make bench` on {platform.machine()}, Python {platform.python_version()}, 2 cores, "
+        f"a generated log of {events:,} events (bench/generate.py, seed 2020).",
         "Each figure was measured in the same run as its baseline; each step in its own",
-        "process, whose peak memory (max RSS) is given.",
+        "process, whose peak memory (max RSS) is given. Load is generated by wrk on the same",
+        "machine, so server and client share its two cores.",
         "",
         "| what | ours | baseline | ratio | notes |",
         "|---|---|---|---|---|",
         *(f"| {' | '.join(row)} |" for row in rows),
+        "",
+        "## Growth: the same figures as the log grows (p50, in-process)",
+        "",
+        "| events | catch-up | timeline page | page as_of | status | status as_of |",
+        "|---|---|---|---|---|---|",
+        *(f"| {' | '.join(row)} |" for row in growth),
         "",
     ]
     text = "\n".join(lines)
@@ -265,11 +352,34 @@ def write(rows: list[Row], events: int, out: Path) -> str:
     return text
 
 
+@contextmanager
+def bench_database(admin_url: str) -> Iterator[str]:
+    """A PostgreSQL database of its own for the append benchmarks, dropped after."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS truceline_bench WITH (FORCE)")
+        conn.execute("CREATE DATABASE truceline_bench")
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/truceline_bench"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS truceline_bench WITH (FORCE)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results.md")
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--seconds", type=int, default=5, help="how long each wrk run lasts")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "TRUCELINE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="a PostgreSQL URL whose server may host a scratch database",
+    )
     parser.add_argument("--step", choices=sorted(STEPS), default=None)
     parser.add_argument(
         "--only",
@@ -285,8 +395,17 @@ def main() -> None:
         print(json.dumps(_run_step(args.only, args.workdir, args.events)))
         return
     with tempfile.TemporaryDirectory(dir=args.workdir) as workdir:
-        rows = run(args.events, Path(workdir))
-    print(write(rows, args.events, args.out))
+        rows, largest = core_rows(args.events, Path(workdir))
+        rows += http_query_rows(Path(workdir), args.seconds)
+    growth = []
+    for size in (10_000, 100_000):
+        if size < args.events:
+            with tempfile.TemporaryDirectory(dir=args.workdir) as workdir:
+                growth.append(growth_row(size, Path(workdir)))
+    growth.append(largest)
+    with bench_database(args.postgres) as postgres_url:
+        rows += append_rows(args.seconds, postgres_url)
+    print(write(rows, growth, args.events, args.out))
 
 
 if __name__ == "__main__":

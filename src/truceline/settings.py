@@ -37,6 +37,9 @@ class Settings(BaseSettings):
         description="the read models' SQLite file; default: beside a SQLite store "
         "(truceline.projections.db), or data/projections-<dbname>.db for PostgreSQL",
     )
+    group_commit: bool = Field(
+        True, description="coalesce concurrent appends into one transaction (off: one each)"
+    )
     append_timeout_seconds: float = Field(
         30.0, description="how long an append waits for its commit before answering 503"
     )

@@ -27,7 +27,11 @@ def create_app(settings: Settings) -> FastAPI:
     application = Truceline(settings)
     read_model = open_read_model(application, read_model_path(settings))
     follower = Follower(application, read_model)
-    committer = GroupCommitter(application, on_commit=follower.poke)
+    committer = GroupCommitter(
+        application,
+        max_group_events=20_000 if settings.group_commit else 1,
+        on_commit=follower.poke,
+    )
     follower.start()
 
     @asynccontextmanager
