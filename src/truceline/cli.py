@@ -38,6 +38,18 @@ app.add_typer(keys_app, name="keys")
 err = Console(stderr=True, soft_wrap=True)
 
 
+def _event_progress() -> Progress:
+    """A bar counting events, shown only on a terminal."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} events"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    )
+
+
 def _error(message: str) -> None:
     # The message may quote the user's input: never let rich read it as markup.
     err.print("[red]error:[/red] " + escape(message))
@@ -219,14 +231,7 @@ def rebuild() -> None:
     remove_files(scratch)
     read_model = ReadModel(scratch)
     follower = Follower(application, read_model, page_size=5000)
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} events"),
-        TimeRemainingColumn(),
-        console=err,
-        disable=not err.is_terminal,
-    )
+    progress = _event_progress()
     try:
         with progress:
             task = progress.add_task("projecting", total=application.log_position())
@@ -305,13 +310,7 @@ def replay(
                 _error(f"--as-of: {error}")
                 raise typer.Exit(2) from None
         position = min(position, application.log_position())
-        progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} events"),
-            console=err,
-            disable=not err.is_terminal,
-        )
+        progress = _event_progress()
         with progress:
             task = progress.add_task("replaying", total=position)
             count = replay_into(application, position, out, lambda n: progress.advance(task, n))

@@ -58,8 +58,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     database_url = settings.database_url
     url = urlsplit(database_url)
     if url.scheme == "sqlite":
-        # sqlite:///relative/path and sqlite:////absolute/path, as SQLAlchemy spells them.
-        path = unquote(url.path[1:] if url.path.startswith("/") else url.path)
+        path = _sqlite_path(url.path)
         if not path:
             raise ValueError(f"no file in database URL {database_url!r}")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -97,6 +96,11 @@ def read_model_path(settings: Settings) -> str:
         return settings.read_model_path
     url = urlsplit(settings.database_url)
     if url.scheme == "sqlite":
-        store = Path(unquote(url.path[1:] if url.path.startswith("/") else url.path))
+        store = Path(_sqlite_path(url.path))
         return str(store.with_name(store.stem + ".projections.db"))
     return f"data/projections-{unquote(url.path.lstrip('/')) or 'postgres'}.db"
+
+
+def _sqlite_path(url_path: str) -> str:
+    # sqlite:///relative/path and sqlite:////absolute/path, as SQLAlchemy spells them.
+    return unquote(url_path[1:] if url_path.startswith("/") else url_path)

@@ -53,12 +53,6 @@ def zone(name: str) -> ZoneInfo:
         ) from error
 
 
-def has_offset(text: str) -> bool:
-    """True when ``text`` is an RFC 3339 time that carries its own offset or Z."""
-    match = _RFC3339.fullmatch(text)
-    return bool(match and match.group("offset"))
-
-
 def parse_time(text: str, timezone: str | None) -> ParsedTime:
     """Parse an RFC 3339 time, or a local time in ``timezone``.
 

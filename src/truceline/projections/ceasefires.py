@@ -195,16 +195,9 @@ def _move_stop(
             [ceasefire.conflict, ceasefire.ceasefire_id, low],
         ).fetchall()
     }
-    marks = ",".join("?" * len(INCIDENT_TYPES))
-    keys.update(
-        e["event_id"]
-        for e in View(db).items(
-            f"conflict = ? AND type IN ({marks}) AND retracted = 0 "
-            "AND window_start BETWEEN ? AND ? AND window_end >= ?",
-            [ceasefire.conflict, *sorted(INCIDENT_TYPES), low - MAX_WINDOW, high, low],
-        )
-    )
-    keys.update(r.get("incident_event_id") or r["event_id"] for r in _reports(View(db), ceasefire))
+    view = View(db)
+    keys.update(e["event_id"] for e in _incident_candidates(view, ceasefire.conflict, low, high))
+    keys.update(r.get("incident_event_id") or r["event_id"] for r in _reports(view, ceasefire))
     if keys:
         _update_incidents(db, ceasefire, period, sorted(keys))
 
@@ -304,21 +297,21 @@ def _unretracted(view: View, event_ids: Iterable[str]) -> dict[str, Observed]:
     }
 
 
+def _incident_candidates(view: View, conflict: str, start: int, stop: int) -> list[dict[str, Any]]:
+    """The unretracted strikes, shellings and clashes whose windows can meet
+    ``[start, stop]``: an indexed range on window_start, no wider than MAX_WINDOW."""
+    marks = ",".join("?" * len(INCIDENT_TYPES))
+    return view.items(
+        f"conflict = ? AND type IN ({marks}) AND retracted = 0 "
+        "AND window_start BETWEEN ? AND ? AND window_end >= ?",
+        [conflict, *sorted(INCIDENT_TYPES), start - MAX_WINDOW, stop, start],
+    )
+
+
 def all_incidents(view: View, ceasefire: Ceasefire, period: Period) -> list[Incident]:
     """Every incident of a ceasefire, from the timeline rows that can make one."""
     stop = period.stop if period.stop is not None else FOREVER
-    marks = ",".join("?" * len(INCIDENT_TYPES))
-    candidates = view.items(
-        f"conflict = ? AND type IN ({marks}) AND retracted = 0 "
-        "AND window_start BETWEEN ? AND ? AND window_end >= ?",
-        [
-            ceasefire.conflict,
-            *sorted(INCIDENT_TYPES),
-            period.start - MAX_WINDOW,
-            stop,
-            period.start,
-        ],
-    )
+    candidates = _incident_candidates(view, ceasefire.conflict, period.start, stop)
     reports = _reports(view, ceasefire)
     named = _unretracted(
         view, (r["incident_event_id"] for r in reports if "incident_event_id" in r)
