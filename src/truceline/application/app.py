@@ -97,6 +97,11 @@ class Truceline(Application[uuid.UUID]):
         """
         results: list[Appended | Exception] = []
         with self.store.writing() as writer:
+            # One idempotency lookup for the whole group; each request then finds its
+            # answer in the writer's cache.
+            writer.find_events(
+                [e["event_id"] for r in requests for e in r.events if "event_id" in e]
+            )
             for request in requests:
                 try:
                     results.append(self._append(writer, request))

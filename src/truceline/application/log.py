@@ -146,6 +146,11 @@ class Linked:
     recorded_at: str
     hash: str
 
+    def entry(self) -> Entry:
+        return Entry(
+            self.position, self.recorded_at, self.new.recorded_by, self.hash, self.new.event
+        )
+
     def entries_row(self) -> tuple[Any, ...]:
         """The ``truceline_entries`` row, in the table's column order."""
         event = self.new.event
@@ -164,25 +169,69 @@ class Linked:
 
 class ChainWriter:
     """What both stores' append transactions share: the next positions, a
-    ``recorded_at`` that never goes back, and the hash chain. Subclasses insert."""
+    ``recorded_at`` that never goes back, the hash chain, and a buffer of new rows.
+
+    ``append`` links entries at once (so receipts are known) but inserts them later, in
+    one statement per table for a whole group commit: a single-event request costs two
+    inserts on its own, while many of them share the two. Lookups see the buffer, and
+    answers from the store are kept until the next flush (the log only grows, and only
+    through this transaction), so a group's idempotency checks are one query.
+    Subclasses read and insert.
+    """
+
+    flush_at = 5000  # rows buffered before they are inserted; bounds an import's memory
 
     def __init__(self, last: tuple[int, str, str] | None):
         """``last``: the position, ``recorded_at`` and hash of the log's last entry."""
         self.position: int = last[0] if last else 0
         self.recorded_at: str | None = last[1] if last else None
         self.hash: str = last[2] if last else GENESIS_HASH
+        self._pending: list[Linked] = []
+        self._seen: dict[str, Entry | None] = {}  # event id -> entry, or None: not stored
+
+    def find_events(self, event_ids: Sequence[str]) -> dict[str, Entry]:
+        """Entries for those event ids, stored or appended in this transaction."""
+        unseen = [i for i in dict.fromkeys(event_ids) if i not in self._seen]
+        if unseen:
+            stored = self._find_stored(unseen)
+            self._seen.update((i, stored.get(i)) for i in unseen)
+        return {i: entry for i in event_ids if (entry := self._seen[i]) is not None}
+
+    def live_ceasefire_events(self, conflict: str, ceasefire_id: str, kind: str) -> list[str]:
+        """Ids of unretracted events of type ``kind`` that carry that ceasefire id."""
+        self.flush()  # a query over the table must see this transaction's rows
+        return self._live_stored(conflict, ceasefire_id, kind)
 
     def append(self, entries: Sequence[NewEntry]) -> list[Receipt]:
         recorded_at = next_recorded_at(self.recorded_at)
-        linked: list[Linked] = []
         position, previous = self.position, self.hash
         for new in entries:
             position += 1
             previous = entry_hash(previous, position, recorded_at, new.recorded_by, new.event)
-            linked.append(Linked(new, position, recorded_at, previous))
-        self._insert(linked)
+            linked = Linked(new, position, recorded_at, previous)
+            self._pending.append(linked)
+            self._seen[new.event_id] = linked.entry()
         self.position, self.recorded_at, self.hash = position, recorded_at, previous
-        return [Receipt(item.new.event_id, item.position, recorded_at) for item in linked]
+        receipts = [
+            Receipt(item.new.event_id, item.position, recorded_at)
+            for item in self._pending[len(self._pending) - len(entries) :]
+        ]
+        if len(self._pending) >= self.flush_at:
+            self.flush()
+        return receipts
+
+    def flush(self) -> None:
+        """Insert what is buffered; the store calls it before committing."""
+        if self._pending:
+            self._insert(self._pending)
+            self._pending = []
+            self._seen.clear()
+
+    def _find_stored(self, event_ids: Sequence[str]) -> dict[str, Entry]:
+        raise NotImplementedError
+
+    def _live_stored(self, conflict: str, ceasefire_id: str, kind: str) -> list[str]:
+        raise NotImplementedError
 
     def _insert(self, linked: list[Linked]) -> None:
         raise NotImplementedError

@@ -124,7 +124,9 @@ class PostgresLogRecorder(PagedReads, PostgresApplicationRecorder):
         with self.datastore.transaction(commit=True) as curs:
             self._lock_table(curs)
             self._notify_channel(curs)  # delivered at commit, to eventsourcing's LISTENers
-            yield _PostgresWriter(self, curs)
+            writer = _PostgresWriter(self, curs)
+            yield writer
+            writer.flush()
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -138,7 +140,9 @@ class PostgresLogRecorder(PagedReads, PostgresApplicationRecorder):
             )
 
     def find_key(self, key_id: str) -> tuple[str, str, str, str | None] | None:
-        with self.datastore.transaction(commit=False) as curs:
+        # Every request asks this: one statement on an autocommit connection is one
+        # round trip, where a transaction (BEGIN, SELECT, ROLLBACK) would be three.
+        with self.datastore.cursor() as curs:
             curs.execute(
                 SQL("SELECT name, role, secret_hash, revoked_at FROM {} WHERE key_id=%s").format(
                     self.keys
@@ -189,10 +193,10 @@ class _PostgresWriter(ChainWriter):
         row = curs.fetchone()
         super().__init__((row["position"], row["recorded_at"], row["hash"]) if row else None)
 
-    def find_events(self, event_ids: Sequence[str]) -> dict[str, Entry]:
+    def _find_stored(self, event_ids: Sequence[str]) -> dict[str, Entry]:
         return self.recorder._find_events(self.curs, event_ids)
 
-    def live_ceasefire_events(self, conflict: str, ceasefire_id: str, kind: str) -> list[str]:
+    def _live_stored(self, conflict: str, ceasefire_id: str, kind: str) -> list[str]:
         self.curs.execute(
             SQL(
                 "SELECT a.event_id FROM {entries} a WHERE a.conflict=%s AND a.ceasefire_id=%s "
@@ -205,7 +209,7 @@ class _PostgresWriter(ChainWriter):
 
     def _insert(self, linked: list[Linked]) -> None:
         rows = [item.entries_row() for item in linked]
-        positions, event_ids, types, conflicts, ceasefire_ids, refers_to, _, by, hashes = [
+        positions, event_ids, types, conflicts, ceasefire_ids, refers_to, at, by, hashes = [
             list(column) for column in zip(*rows, strict=True)
         ]
         stored = [item.new.stored_event for item in linked]
@@ -226,19 +230,9 @@ class _PostgresWriter(ChainWriter):
         )
         self.curs.execute(
             SQL(
-                "INSERT INTO {} SELECT p, i, ty, c, cf, r, %s, b, h FROM unnest("
+                "INSERT INTO {} SELECT p, i, ty, c, cf, r, a, b, h FROM unnest("
                 "%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
-                "%s::text[], %s::text[]) AS u(p, i, ty, c, cf, r, b, h)"
+                "%s::text[], %s::text[], %s::text[]) AS u(p, i, ty, c, cf, r, a, b, h)"
             ).format(self.recorder.entries),
-            (
-                linked[0].recorded_at,
-                positions,
-                event_ids,
-                types,
-                conflicts,
-                ceasefire_ids,
-                refers_to,
-                by,
-                hashes,
-            ),
+            (positions, event_ids, types, conflicts, ceasefire_ids, refers_to, at, by, hashes),
         )

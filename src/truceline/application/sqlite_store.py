@@ -114,7 +114,9 @@ class SQLiteLogRecorder(PagedReads, SQLiteApplicationRecorder):
             # A write that changes nothing still takes SQLite's write lock, now rather than
             # at the first insert, so what we read next cannot change until we commit.
             c.execute(f"DELETE FROM {ENTRIES} WHERE 0")
-            yield _SQLiteWriter(self, c)
+            writer = _SQLiteWriter(self, c)
+            yield writer
+            writer.flush()
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -128,7 +130,8 @@ class SQLiteLogRecorder(PagedReads, SQLiteApplicationRecorder):
             )
 
     def find_key(self, key_id: str) -> tuple[str, str, str, str | None] | None:
-        with self.datastore.transaction(commit=False) as c:
+        # Every request asks this: one statement needs no BEGIN and ROLLBACK around it.
+        with self.datastore.get_connection(commit=False) as conn, conn.cursor() as c:
             c.execute(
                 f"SELECT name, role, secret_hash, revoked_at FROM {KEYS} WHERE key_id=?", (key_id,)
             )
@@ -166,10 +169,10 @@ class _SQLiteWriter(ChainWriter):
         row = cursor.fetchone()
         super().__init__((row[0], row[1], row[2]) if row else None)
 
-    def find_events(self, event_ids: Sequence[str]) -> dict[str, Entry]:
+    def _find_stored(self, event_ids: Sequence[str]) -> dict[str, Entry]:
         return self.recorder._find_events(self.c, event_ids)
 
-    def live_ceasefire_events(self, conflict: str, ceasefire_id: str, kind: str) -> list[str]:
+    def _live_stored(self, conflict: str, ceasefire_id: str, kind: str) -> list[str]:
         self.c.execute(
             f"SELECT a.event_id FROM {ENTRIES} a WHERE a.conflict=? AND a.ceasefire_id=? "
             f"AND a.type=? AND NOT EXISTS (SELECT 1 FROM {ENTRIES} r "
