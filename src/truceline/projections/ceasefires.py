@@ -34,6 +34,7 @@ from truceline.domain.ceasefires import (
 )
 from truceline.domain.timeline import LIFECYCLE_TYPES, window
 from truceline.domain.times import parse_utc, to_micros
+from truceline.projections.tables import insert_rows
 
 # The longest window an event can occupy (a month, plus a clock change): incidents that
 # can overlap a period start at most this long before it.
@@ -361,20 +362,24 @@ def _update_chunk(
 
 
 def _insert(db: sqlite_utils.Database, ceasefire: Ceasefire, found: Iterable[Incident]) -> None:
-    db.table("breaches").insert_all(
-        {
-            "conflict": ceasefire.conflict,
-            "ceasefire_id": ceasefire.ceasefire_id,
-            "key": i.key,
-            "event_id": i.event_id,
-            "position": i.position,
-            "occurred_us": i.occurred_at,
-            "happened_us": i.happened_at,
-            "kind": i.kind,
-            "window_start": i.window[0],
-            "window_end": i.window[1],
-            "attributed": json.dumps(list(i.attributed)),
-            "certain": int(i.certain),
-        }
-        for i in found
+    insert_rows(
+        db,
+        "breaches",
+        (
+            (
+                ceasefire.conflict,
+                ceasefire.ceasefire_id,
+                i.key,
+                i.event_id,
+                i.position,
+                i.occurred_at,
+                i.happened_at,
+                i.kind,
+                i.window[0],
+                i.window[1],
+                json.dumps(list(i.attributed)),
+                int(i.certain),
+            )
+            for i in found
+        ),
     )

@@ -21,7 +21,6 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
 
 import sqlite_utils
 from eventsourcing.persistence import Tracking
@@ -35,116 +34,10 @@ from eventsourcing.sqlite import (
 
 from truceline.application.log import Entry
 from truceline.projections.ceasefires import Touched, recompute_ceasefires
+from truceline.projections.tables import PROJECTION_INDEXES, SCHEMA, SERVING_INDEXES
 from truceline.projections.timeline import TimelineWriter
 
 TRACKING_NAME = "Truceline"
-
-_SCHEMA: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-    "timeline": (
-        {
-            "event_id": str,
-            "valid_from": int,
-            "valid_to": int,
-            "position": int,
-            "type": str,
-            "conflict": str,
-            "occurred_us": int,
-            "occurred_at": str,
-            "window_start": int,
-            "window_end": int,
-            "ceasefire_id": str,
-            "incident_event_id": str,
-            "location": str,
-            "lat": float,
-            "lon": float,
-            "actors": str,
-            "corrected": int,
-            "retracted": int,
-            "item": str,
-            "original": str,
-        },
-        {"pk": ("event_id", "valid_from")},
-    ),
-    "amendments": (
-        {
-            "event_id": str,
-            "target_event_id": str,
-            "position": int,
-            "kind": str,
-            "changes": str,
-            "retracted": int,
-        },
-        {"pk": "event_id"},
-    ),
-    "ceasefires": (
-        {
-            "conflict": str,
-            "ceasefire_id": str,
-            "event_id": str,
-            "position": int,
-            "parties": str,
-            "mediators": str,
-            "agreed_us": int,
-            "effective_us": int,
-            "ends_us": int,
-            "start_us": int,
-            "stop_us": int,
-            "stop_reason": str,
-            "superseded_by": str,
-        },
-        {"pk": ("conflict", "ceasefire_id")},
-    ),
-    "breaches": (
-        {
-            "conflict": str,
-            "ceasefire_id": str,
-            "key": str,
-            "event_id": str,
-            "position": int,
-            "occurred_us": int,
-            "happened_us": int,
-            "kind": str,
-            "window_start": int,
-            "window_end": int,
-            "attributed": str,
-            "certain": int,
-        },
-        {"pk": ("conflict", "ceasefire_id", "key")},
-    ),
-    "log_meta": ({"id": int, "position": int, "hash": str}, {"pk": "id"}),
-}
-
-# One index per query the API serves (current rows only: valid_to IS NULL). A bulk
-# build drops these and creates them once at the end: kept live, indexes cut the insert
-# rate several times over.
-_SERVING_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS timeline_order ON timeline (occurred_us, position) "
-    "WHERE valid_to IS NULL",
-    "CREATE INDEX IF NOT EXISTS timeline_conflict ON timeline (conflict, occurred_us, position) "
-    "WHERE valid_to IS NULL",
-    "CREATE INDEX IF NOT EXISTS timeline_type ON timeline (type, occurred_us, position) "
-    "WHERE valid_to IS NULL",
-    "CREATE INDEX IF NOT EXISTS timeline_location ON timeline (location, occurred_us, position) "
-    "WHERE valid_to IS NULL",
-    "CREATE INDEX IF NOT EXISTS ceasefires_start ON ceasefires (start_us, conflict)",
-    # as_of reads every version, current or not
-    "CREATE INDEX IF NOT EXISTS timeline_asof_order ON timeline (occurred_us, position)",
-    "CREATE INDEX IF NOT EXISTS timeline_asof_conflict ON timeline "
-    "(conflict, occurred_us, position)",
-    "CREATE INDEX IF NOT EXISTS timeline_asof_windows ON timeline (conflict, type, window_start)",
-    "CREATE INDEX IF NOT EXISTS timeline_asof_reports ON timeline (conflict, ceasefire_id, type)",
-)
-# The indexes the projection itself reads through, always kept.
-_PROJECTION_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS timeline_windows ON timeline "
-    "(conflict, type, window_start) WHERE valid_to IS NULL",
-    "CREATE INDEX IF NOT EXISTS timeline_reports ON timeline (conflict, ceasefire_id, type) "
-    "WHERE valid_to IS NULL AND ceasefire_id IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS timeline_current ON timeline (event_id) WHERE valid_to IS NULL",
-    "CREATE INDEX IF NOT EXISTS amendments_target ON amendments (target_event_id, position)",
-    "CREATE INDEX IF NOT EXISTS ceasefires_periods ON ceasefires (conflict, start_us)",
-    "CREATE INDEX IF NOT EXISTS breaches_cut ON breaches (conflict, ceasefire_id, window_end)",
-)
 
 
 def database(cursor: SQLiteCursor) -> sqlite_utils.Database:
@@ -187,10 +80,10 @@ class ReadModel(SQLiteTrackingRecorder):
         super().create_table()
         with self.datastore.transaction(commit=True) as c:
             db = database(c)
-            for name, (columns, options) in _SCHEMA.items():
+            for name, (columns, options) in SCHEMA.items():
                 if not db[name].exists():
                     db.create_table(name, columns, **options)
-            for statement in (*_PROJECTION_INDEXES, *_SERVING_INDEXES):
+            for statement in (*PROJECTION_INDEXES, *SERVING_INDEXES):
                 c.execute(statement)
 
     def position(self) -> int:
@@ -223,7 +116,7 @@ class ReadModel(SQLiteTrackingRecorder):
     @contextmanager
     def bulk(self) -> Iterator[None]:
         """Build without the serving indexes, and create them once at the end."""
-        names = [statement.split()[5] for statement in _SERVING_INDEXES]
+        names = [statement.split()[5] for statement in SERVING_INDEXES]
         with self.datastore.transaction(commit=True) as c:
             for name in names:
                 c.execute(f"DROP INDEX IF EXISTS {name}")
@@ -231,7 +124,7 @@ class ReadModel(SQLiteTrackingRecorder):
             yield
         finally:
             with self.datastore.transaction(commit=True) as c:
-                for statement in _SERVING_INDEXES:
+                for statement in SERVING_INDEXES:
                     c.execute(statement)
 
     @contextmanager

@@ -16,13 +16,14 @@ from truceline.application.log import Entry
 from truceline.domain.timeline import AMENDMENT_TYPES, actors, amend, item, window
 from truceline.domain.times import parse_utc, to_micros
 from truceline.projections.ceasefires import Touched
+from truceline.projections.tables import insert_rows
 
 
 class TimelineWriter:
     """Writes one page's timeline rows.
 
-    New items are inserted together at the end of the page (one ``insert_all`` instead of
-    a statement each), then the page's amendments are applied in log order. That gives
+    New items are inserted together at the end of the page (one ``executemany`` instead
+    of a statement each), then the page's amendments are applied in log order. That gives
     the same rows as applying each entry in turn: an amendment changes only the item it
     names, which comes before it in the log.
     """
@@ -38,15 +39,11 @@ class TimelineWriter:
         if event["type"] in AMENDMENT_TYPES:
             self.amendments.append(entry)
         else:
-            self.items.append(
-                tuple(_row(event, entry.position, entry.position, self.touched).values())
-            )
+            self.items.append(_row(event, entry.position, entry.position, self.touched))
 
     def flush(self) -> None:
         if self.items:
-            # sqlite-utils' list mode (column names first, then tuples) skips the
-            # per-dict work of its dict mode.
-            self.db.table("timeline").insert_all([COLUMNS, *self.items], batch_size=1000)
+            insert_rows(self.db, "timeline", self.items)
             self.items = []
         for entry in self.amendments:
             _amend(self.db, entry, self.touched)
@@ -56,15 +53,19 @@ class TimelineWriter:
 def _amend(db: sqlite_utils.Database, entry: Entry, touched: Touched) -> None:
     event = entry.event
     target_id = event.get("corrects_event_id") or event["retracts_event_id"]
-    db.table("amendments").insert(
-        {
-            "event_id": event["event_id"],
-            "target_event_id": target_id,
-            "position": entry.position,
-            "kind": event["type"],
-            "changes": json.dumps(event.get("changes", {})),
-            "retracted": 0,
-        }
+    insert_rows(
+        db,
+        "amendments",
+        [
+            (
+                event["event_id"],
+                target_id,
+                entry.position,
+                event["type"],
+                json.dumps(event.get("changes", {})),
+                0,
+            )
+        ],
     )
     retracted_correction = db.execute(
         "SELECT target_event_id FROM amendments WHERE event_id = ? AND kind = 'correction'",
@@ -115,7 +116,7 @@ def _recompute_item(
         retracted=retracted,
         original=original,
     )
-    db.table("timeline").insert(row)
+    insert_rows(db, "timeline", [row])
 
 
 def _unamended(current: dict[str, Any]) -> dict[str, Any]:
@@ -131,48 +132,31 @@ def _row(
     corrected: bool = False,
     retracted: bool = False,
     original: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> tuple[Any, ...]:
     """The timeline row of one version of an item; notes it in ``touched``."""
     current = item(event, position, corrected=corrected, retracted=retracted)
     start, end = span = window(event)
     touched.add(current, span)
     location = event.get("location") or {}
-    return {
-        "event_id": event["event_id"],
-        "valid_from": valid_from,
-        "valid_to": None,
-        "position": position,
-        "type": event["type"],
-        "conflict": event["conflict"],
-        "occurred_us": to_micros(parse_utc(event["occurred_at"])),
-        "occurred_at": event["occurred_at"],
-        "window_start": start,
-        "window_end": end,
-        "ceasefire_id": event.get("ceasefire_id"),
-        "incident_event_id": event.get("incident_event_id"),
-        "location": location.get("name"),
-        "lat": location.get("lat"),
-        "lon": location.get("lon"),
-        "actors": json.dumps(actors(event), separators=(",", ":")),
-        "corrected": int(corrected),
-        "retracted": int(retracted),
-        "item": json.dumps(current),
-        "original": json.dumps(original)
-        if original is not None and (corrected or retracted)
-        else None,
-    }
-
-
-COLUMNS = tuple(
-    _row(
-        {
-            "event_id": "",
-            "type": "statement",
-            "conflict": "",
-            "occurred_at": "2000-01-01T00:00:00Z",
-        },
-        0,
-        0,
-        Touched(),
-    ).keys()
-)
+    return (  # the columns of tables.SCHEMA["timeline"], in order
+        event["event_id"],
+        valid_from,
+        None,  # valid_to
+        position,
+        event["type"],
+        event["conflict"],
+        to_micros(parse_utc(event["occurred_at"])),
+        event["occurred_at"],
+        start,
+        end,
+        event.get("ceasefire_id"),
+        event.get("incident_event_id"),
+        location.get("name"),
+        location.get("lat"),
+        location.get("lon"),
+        json.dumps(actors(event), separators=(",", ":")),
+        int(corrected),
+        int(retracted),
+        json.dumps(current),
+        json.dumps(original) if original is not None and (corrected or retracted) else None,
+    )
