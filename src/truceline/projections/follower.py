@@ -50,22 +50,25 @@ class Follower:
 
     def step(self) -> int:
         """Apply the next page; return how many entries it held."""
-        position = self.read_model.position()
+        position = self.position  # this follower's own writes are the only usual ones
         limit = self.page_size
         if self.until is not None:
             limit = min(limit, self.until - position)
             if limit <= 0:
                 return 0
         entries = self.app.read_log(position, limit)
-        if entries:
-            try:
-                self.read_model.apply(entries)
-            except IntegrityError:
-                # Another follower of the same file applied this page first: its tracking
-                # row refused ours, and our transaction rolled back. Carry on from there.
-                log.info("page after %s already applied elsewhere", entries[0].position - 1)
+        if not entries:
+            return 0
+        try:
+            self.read_model.apply(entries)
+            position = entries[-1].position
+        except IntegrityError:
+            # Another follower of the same file applied this page first: its tracking
+            # row refused ours, and our transaction rolled back. Carry on from there.
+            log.info("page after %s already applied elsewhere", entries[0].position - 1)
+            position = self.read_model.position()
         with self._advanced:
-            self.position = self.read_model.position()
+            self.position = position
             self._advanced.notify_all()
         return len(entries)
 
@@ -118,14 +121,16 @@ class Follower:
 
     def _run(self) -> None:
         while not self._stopped.is_set():
+            # Cleared before the step, so a poke during it is not lost: the wait below
+            # then returns at once.
+            self._wake.clear()
             try:
-                if self.step():
-                    continue
+                if self.step() == self.page_size:
+                    continue  # a full page: there may be more already
             except Exception:  # the store may be down for a while: keep trying
                 log.exception("projection step failed; retrying")
                 self._stopped.wait(1.0)
             self._wake.wait(self.poll_interval)
-            self._wake.clear()
 
     def _listen(self) -> None:
         while not self._stopped.is_set():

@@ -108,8 +108,11 @@ class ReadModel(SQLiteTrackingRecorder):
             timeline.flush()
             recompute_ceasefires(db, touched)
             last = entries[-1]
-            db.table("log_meta").upsert(
-                {"id": 1, "position": last.position, "hash": last.hash}, pk="id"
+            # One statement: sqlite-utils' upsert inspects the table on every call, which
+            # was a sixth of the follower's time on small pages while serving appends.
+            c.execute(
+                "INSERT OR REPLACE INTO log_meta (id, position, hash) VALUES (1, ?, ?)",
+                (last.position, last.hash),
             )
             self._insert_tracking(c, Tracking(TRACKING_NAME, last.position))
 
