@@ -345,3 +345,20 @@ def test_a_page_that_overlaps_applied_entries_is_refused_whole(
         assert read_model.position() == 1_200
         Follower(small_log, read_model, page_size=PAGE_SIZE).catch_up()
     assert table_rows(path) == build(small_log, tmp_path / "fresh.db")
+
+
+def test_a_bulk_build_equals_one_built_page_by_page(tmp_path: Path) -> None:
+    """``truceline rebuild`` and replays build in bulk: ceasefires and breaches are
+    computed once at the end instead of after every page, to the same rows."""
+    app = _import(f"sqlite:///{tmp_path}/log.db", 5_000)
+    path = tmp_path / "bulk.db"
+    with closing(ReadModel(path)) as read_model:
+        assert Follower(app, read_model, page_size=PAGE_SIZE).catch_up(bulk=True) == 5_000
+        with pytest.raises(ValueError, match="starts from an empty read model"), read_model.bulk():
+            pass
+    bulk = table_rows(path)
+    fresh = build(app, tmp_path / "fresh.db", page_size=PAGE_SIZE)
+    app.close()
+    assert len(fresh["ceasefires"]) > 50 and len(fresh["breaches"]) > 200
+    for name in fresh:
+        assert bulk[name] == fresh[name], name

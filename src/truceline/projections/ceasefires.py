@@ -82,6 +82,13 @@ def recompute_ceasefires(db: sqlite_utils.Database, touched: Touched) -> None:
             _update_incidents(db, ceasefire, period, sorted(incident_keys))
 
 
+def rebuild_ceasefires(db: sqlite_utils.Database, conflict: str) -> None:
+    """Compute a conflict's ceasefires and breaches afresh from its timeline rows."""
+    db.execute("DELETE FROM ceasefires WHERE conflict = ?", [conflict])
+    db.execute("DELETE FROM breaches WHERE conflict = ?", [conflict])
+    _update_lifecycle(db, conflict)
+
+
 def _overlaps(period: Period, span: tuple[int, int]) -> bool:
     stop = period.stop if period.stop is not None else FOREVER
     return span[0] <= stop and span[1] >= period.start

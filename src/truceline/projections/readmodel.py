@@ -33,7 +33,7 @@ from eventsourcing.sqlite import (
 )
 
 from truceline.application.log import Entry
-from truceline.projections.ceasefires import Touched, recompute_ceasefires
+from truceline.projections.ceasefires import Touched, rebuild_ceasefires, recompute_ceasefires
 from truceline.projections.tables import PROJECTION_INDEXES, SCHEMA, SERVING_INDEXES
 from truceline.projections.timeline import TimelineWriter
 
@@ -74,6 +74,7 @@ class ReadModel(SQLiteTrackingRecorder):
         datastore = SQLiteDatastore(self.path, lock_timeout=lock_timeout, pool_size=4)
         datastore.pool = _ReadModelPool(db_name=self.path, lock_timeout=lock_timeout, pool_size=4)
         super().__init__(datastore)
+        self._bulk: set[str] | None = None  # in bulk(): the conflicts whose ceasefires wait
         self.create_table()
 
     def create_table(self) -> None:
@@ -106,7 +107,10 @@ class ReadModel(SQLiteTrackingRecorder):
             for entry in entries:
                 timeline.project(entry)
             timeline.flush()
-            recompute_ceasefires(db, touched)
+            if self._bulk is not None:
+                self._bulk.update(touched.conflicts)
+            else:
+                recompute_ceasefires(db, touched)
             last = entries[-1]
             # One statement: sqlite-utils' upsert inspects the table on every call, which
             # was a sixth of the follower's time on small pages while serving appends.
@@ -118,14 +122,29 @@ class ReadModel(SQLiteTrackingRecorder):
 
     @contextmanager
     def bulk(self) -> Iterator[None]:
-        """Build without the serving indexes, and create them once at the end."""
+        """Build an empty read model from the start, for a file nobody reads until the
+        build has finished (a rebuild, a replay).
+
+        The serving indexes are created once at the end rather than kept up to date, and
+        the ceasefire tables are computed once at the end from the finished timeline
+        rather than page by page: they are a function of the timeline alone (the property
+        the projection tests check), and one pass per conflict does far less work than
+        revisiting the same ceasefires on every page.
+        """
+        if self.position() != 0:
+            raise ValueError("a bulk build starts from an empty read model")
         names = [statement.split()[5] for statement in SERVING_INDEXES]
         with self.datastore.transaction(commit=True) as c:
             for name in names:
                 c.execute(f"DROP INDEX IF EXISTS {name}")
+        self._bulk = set()
         try:
             yield
+            with self.datastore.transaction(commit=True) as c:
+                for conflict in sorted(self._bulk):
+                    rebuild_ceasefires(database(c), conflict)
         finally:
+            self._bulk = None
             with self.datastore.transaction(commit=True) as c:
                 for statement in SERVING_INDEXES:
                     c.execute(statement)
