@@ -34,6 +34,7 @@ from truceline.domain.ceasefires import (
 )
 from truceline.domain.timeline import LIFECYCLE_TYPES, window
 from truceline.domain.times import parse_utc, to_micros
+from truceline.projections import jsontext
 from truceline.projections.tables import insert_rows
 
 # The longest window an event can occupy (a month, plus a clock change): incidents that
@@ -114,7 +115,7 @@ class View:
         cursor = self.db.execute(
             f"SELECT item FROM timeline WHERE {version} AND {where}", [*bound, *params]
         )
-        return [json.loads(item) for (item,) in cursor.fetchall()]
+        return [jsontext.loads(item) for (item,) in cursor.fetchall()]
 
 
 def _us(text: str) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 import sqlite_utils
 
 from truceline.domain.ceasefires import Ceasefire, Incident, Period, status_at
+from truceline.projections import jsontext
 from truceline.projections.ceasefires import View, all_incidents, ceasefire_from_row, lifecycle
 
 
@@ -88,7 +89,7 @@ def timeline_page(
     ).fetchall()
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [json.loads(item) for _, _, item in rows]
+    items = [jsontext.loads(item) for _, _, item in rows]
     return items, ((rows[-1][0], rows[-1][1]) if more else None)
 
 

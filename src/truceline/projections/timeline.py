@@ -15,6 +15,7 @@ import sqlite_utils
 from truceline.application.log import Entry
 from truceline.domain.timeline import AMENDMENT_TYPES, actors, amend, item, window
 from truceline.domain.times import parse_utc, to_micros
+from truceline.projections import jsontext
 from truceline.projections.ceasefires import Touched
 from truceline.projections.tables import insert_rows
 
@@ -88,9 +89,9 @@ def _recompute_item(
     if current is None:  # an amendment of an amendment-only id: nothing on the timeline
         return
     original_json, position, old_item_json = current
-    old = json.loads(old_item_json)
+    old = jsontext.loads(old_item_json)
     # Only amended versions store their original; an unamended item is its own original.
-    original = json.loads(original_json) if original_json else _unamended(old)
+    original = jsontext.loads(original_json) if original_json else _unamended(old)
     rows = db.execute(
         "SELECT kind, changes, retracted FROM amendments WHERE target_event_id = ? "
         "ORDER BY position",
@@ -157,6 +158,6 @@ def _row(
         json.dumps(actors(event), separators=(",", ":")),
         int(corrected),
         int(retracted),
-        json.dumps(current),
-        json.dumps(original) if original is not None and (corrected or retracted) else None,
+        jsontext.dumps(current),
+        jsontext.dumps(original) if original is not None and (corrected or retracted) else None,
     )
