@@ -32,7 +32,7 @@ from truceline.application.app import Truceline
 from truceline.domain.times import parse_utc, to_micros
 from truceline.projections import queries
 from truceline.projections.audit import consistent, replay
-from truceline.projections.follower import Follower
+from truceline.projections.follower import BULK_PAGE_SIZE, Follower
 from truceline.projections.readmodel import ReadModel
 from truceline.settings import Settings
 
@@ -78,7 +78,7 @@ def step_catch_up(workdir: Path, events: int) -> dict[str, Any]:
     app = _app(workdir)
     read_model = ReadModel(workdir / "read-model.db")
     began = time.perf_counter()
-    count = Follower(app, read_model, page_size=1000).catch_up(bulk=True)
+    count = Follower(app, read_model, page_size=BULK_PAGE_SIZE).catch_up(bulk=True)
     return {"seconds": time.perf_counter() - began, "events": count, "peak": _peak_mib()}
 
 

@@ -24,7 +24,7 @@ from truceline.domain.times import TimeError, parse_time
 from truceline.domain.validation import as_posted
 from truceline.projections.audit import consistent
 from truceline.projections.audit import replay as replay_into
-from truceline.projections.follower import Follower, open_read_model
+from truceline.projections.follower import BULK_PAGE_SIZE, Follower, open_read_model
 from truceline.projections.readmodel import ReadModel, remove_files
 from truceline.settings import Settings, read_model_path
 
@@ -230,7 +230,7 @@ def rebuild() -> None:
     scratch = target + ".rebuild"
     remove_files(scratch)
     read_model = ReadModel(scratch)
-    follower = Follower(application, read_model, page_size=5000)
+    follower = Follower(application, read_model, page_size=BULK_PAGE_SIZE)
     progress = _event_progress()
     try:
         with progress:

@@ -18,7 +18,7 @@ import sqlite_utils
 from eventsourcing.persistence import MapperDeserialisationError
 
 from truceline.application.app import Truceline
-from truceline.projections.follower import Follower
+from truceline.projections.follower import BULK_PAGE_SIZE, Follower
 from truceline.projections.readmodel import TRACKING_NAME, ReadModel, remove_files
 
 # Compared in primary-key order; log_meta and tracking hold the position, checked apart.
@@ -37,7 +37,7 @@ def replay(
     remove_files(out)
     read_model = ReadModel(out)
     try:
-        return Follower(app, read_model, page_size=5000, until=position).catch_up(
+        return Follower(app, read_model, page_size=BULK_PAGE_SIZE, until=position).catch_up(
             on_progress, bulk=True
         )
     finally:
@@ -69,7 +69,7 @@ def consistent(app: Truceline, live: ReadModel) -> tuple[bool, int]:
         scratch = ReadModel(Path(scratch_dir) / "scratch.db")
         try:
             try:
-                Follower(app, scratch, page_size=5000, until=position).catch_up(bulk=True)
+                Follower(app, scratch, page_size=BULK_PAGE_SIZE, until=position).catch_up(bulk=True)
             except MapperDeserialisationError:
                 return False, position  # the log no longer reads back: nothing to compare to
             with scratch.reading() as rebuilt:

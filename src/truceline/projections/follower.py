@@ -22,6 +22,11 @@ from truceline.projections.readmodel import ReadModel, remove_files
 log = logging.getLogger("truceline.projections")
 
 
+# Pages of a bulk build (rebuild, replay): bigger pages mean fewer commits, and nobody
+# waits on the file meanwhile.
+BULK_PAGE_SIZE = 5000
+
+
 class Follower:
     """One thread that applies new log entries to a :class:`ReadModel`."""
 
