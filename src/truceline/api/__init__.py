@@ -37,6 +37,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        await application.store.aclose()
         committer.close()
         follower.stop()
         read_model.close()

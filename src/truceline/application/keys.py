@@ -43,13 +43,29 @@ def create_key(store: LogStore, name: str, role: str) -> tuple[Key, str]:
     return Key(key_id, name, role), f"tl.{key_id}.{secret}"
 
 
+KeyRow = tuple[str, str, str, str | None]  # name, role, secret_hash, revoked_at
+
+
 def authenticate(store: LogStore, token: str) -> Key | None:
     """The unrevoked key a token belongs to, or None. Compared in constant time."""
+    parts = _parts(token)
+    return None if parts is None else _check(*parts, store.find_key(parts[0]))
+
+
+async def authenticate_async(store: LogStore, token: str) -> Key | None:
+    """:func:`authenticate` for the event loop: the lookup never blocks it."""
+    parts = _parts(token)
+    return None if parts is None else _check(*parts, await store.find_key_async(parts[0]))
+
+
+def _parts(token: str) -> tuple[str, str] | None:
     parts = token.split(".")
     if len(parts) != 3 or parts[0] != "tl":
         return None
-    _, key_id, secret = parts
-    found = store.find_key(key_id)
+    return parts[1], parts[2]
+
+
+def _check(key_id: str, secret: str, found: KeyRow | None) -> Key | None:
     if found is None:
         # Hash anyway so that an unknown key id takes as long as a wrong secret.
         hmac.compare_digest(_hash(secret), _hash(""))

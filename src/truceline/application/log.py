@@ -306,6 +306,12 @@ class LogStore(Protocol):
     def find_key(self, key_id: str) -> tuple[str, str, str, str | None] | None:
         """(name, role, secret_hash, revoked_at) of a key, or None."""
 
+    async def find_key_async(self, key_id: str) -> tuple[str, str, str, str | None] | None:
+        """:meth:`find_key` for the event loop, which it must not block on a network."""
+
+    async def aclose(self) -> None:
+        """Close what :meth:`find_key_async` opened (in the loop it opened it in)."""
+
     def list_keys(self) -> list[dict[str, Any]]: ...
 
     def revoke_key(self, key_id: str, revoked_at: str) -> bool: ...
