@@ -47,6 +47,16 @@ def timeline_page(
     if as_of is not None:
         clauses = ["valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)"]
         params = [as_of, as_of]
+        # No row written by then occurred later than the frontier of the page that held
+        # as_of: bounding the scan there keeps a page near the end of what was known as
+        # fast as any other (without it, every later row was read and discarded).
+        bound = db.execute(
+            "SELECT max_occurred_us FROM frontier WHERE position >= ? ORDER BY position LIMIT 1",
+            [as_of],
+        ).fetchone()
+        if bound is not None:
+            clauses.append("occurred_us <= ?")
+            params.append(bound[0])
     if where.conflict is not None:
         clauses.append("conflict = ?")
         params.append(where.conflict)

@@ -85,6 +85,10 @@ SCHEMA: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"pk": ("conflict", "ceasefire_id", "key")},
     ),
     "log_meta": ({"id": int, "position": int, "hash": str}, {"pk": "id"}),
+    # After each page: the latest occurred_us of any timeline row written so far. An
+    # as_of query reads no row beyond it, so its index scan stops there instead of
+    # walking every later row (recorded after as_of) only to discard it.
+    "frontier": ({"position": int, "max_occurred_us": int}, {"pk": "position"}),
 }
 
 # One index per query the API serves (current rows only: valid_to IS NULL). A bulk
@@ -118,6 +122,9 @@ PROJECTION_INDEXES = (
     "CREATE INDEX IF NOT EXISTS ceasefires_periods ON ceasefires (conflict, start_us)",
     "CREATE INDEX IF NOT EXISTS breaches_cut ON breaches (conflict, ceasefire_id, window_end)",
 )
+
+
+OCCURRED_US = list(SCHEMA["timeline"][0]).index("occurred_us")  # in a timeline row tuple
 
 
 @cache

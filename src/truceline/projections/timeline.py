@@ -17,7 +17,7 @@ from truceline.domain.timeline import AMENDMENT_TYPES, actors, amend, item, wind
 from truceline.domain.times import parse_utc, to_micros
 from truceline.projections import jsontext
 from truceline.projections.ceasefires import Touched
-from truceline.projections.tables import insert_rows
+from truceline.projections.tables import OCCURRED_US, insert_rows
 
 
 class TimelineWriter:
@@ -34,6 +34,7 @@ class TimelineWriter:
         self.touched = touched
         self.items: list[tuple[Any, ...]] = []
         self.amendments: list[Entry] = []
+        self.latest: int | None = None  # the latest occurred_us of the rows written
 
     def project(self, entry: Entry) -> None:
         event = entry.event
@@ -43,15 +44,21 @@ class TimelineWriter:
             self.items.append(_row(event, entry.position, entry.position, self.touched))
 
     def flush(self) -> None:
+        written = [row[OCCURRED_US] for row in self.items]
         if self.items:
             insert_rows(self.db, "timeline", self.items)
             self.items = []
         for entry in self.amendments:
-            _amend(self.db, entry, self.touched)
+            row = _amend(self.db, entry, self.touched)
+            if row is not None:
+                written.append(row[OCCURRED_US])
         self.amendments = []
+        if written:
+            self.latest = max(written) if self.latest is None else max(self.latest, *written)
 
 
-def _amend(db: sqlite_utils.Database, entry: Entry, touched: Touched) -> None:
+def _amend(db: sqlite_utils.Database, entry: Entry, touched: Touched) -> tuple[Any, ...] | None:
+    """Record a correction or retraction; the new row of the item it changes, if any."""
     event = entry.event
     target_id = event.get("corrects_event_id") or event["retracts_event_id"]
     insert_rows(
@@ -76,18 +83,18 @@ def _amend(db: sqlite_utils.Database, entry: Entry, touched: Touched) -> None:
         # A retracted correction no longer applies: its own target is recomputed.
         db.execute("UPDATE amendments SET retracted = 1 WHERE event_id = ?", [target_id])
         target_id = retracted_correction[0]
-    _recompute_item(db, target_id, entry.position, touched)
+    return _recompute_item(db, target_id, entry.position, touched)
 
 
 def _recompute_item(
     db: sqlite_utils.Database, event_id: str, at_position: int, touched: Touched
-) -> None:
+) -> tuple[Any, ...] | None:
     current = db.execute(
         "SELECT original, position, item FROM timeline WHERE event_id = ? AND valid_to IS NULL",
         [event_id],
     ).fetchone()
     if current is None:  # an amendment of an amendment-only id: nothing on the timeline
-        return
+        return None
     original_json, position, old_item_json = current
     old = jsontext.loads(old_item_json)
     # Only amended versions store their original; an unamended item is its own original.
@@ -118,6 +125,7 @@ def _recompute_item(
         original=original,
     )
     insert_rows(db, "timeline", [row])
+    return row
 
 
 def _unamended(current: dict[str, Any]) -> dict[str, Any]:
