@@ -21,7 +21,7 @@ def test_integers_beyond_64_bits_stay_exact() -> None:
     item = {"killed": 10**30, "wounded": -(2**64), "summary": "Ganja"}
     text = jsontext.dumps(item)
     assert text == (
-        '{"killed":1000000000000000000000000000000,'
+        ' {"killed":1000000000000000000000000000000,'
         '"wounded":-18446744073709551616,"summary":"Ganja"}'
     )
     assert jsontext.loads(text) == item

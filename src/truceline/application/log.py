@@ -205,20 +205,17 @@ class ChainWriter:
     def append(self, entries: Sequence[NewEntry]) -> list[Receipt]:
         recorded_at = next_recorded_at(self.recorded_at)
         position, previous = self.position, self.hash
+        linked: list[Linked] = []
         for new in entries:
             position += 1
             previous = entry_hash(previous, position, recorded_at, new.recorded_by, new.event)
-            linked = Linked(new, position, recorded_at, previous)
-            self._pending.append(linked)
-            self._seen[new.event_id] = linked.entry()
+            linked.append(Linked(new, position, recorded_at, previous))
+            self._seen[new.event_id] = linked[-1].entry()
         self.position, self.recorded_at, self.hash = position, recorded_at, previous
-        receipts = [
-            Receipt(item.new.event_id, item.position, recorded_at)
-            for item in self._pending[len(self._pending) - len(entries) :]
-        ]
+        self._pending += linked
         if len(self._pending) >= self.flush_at:
             self.flush()
-        return receipts
+        return [Receipt(item.new.event_id, item.position, recorded_at) for item in linked]
 
     def flush(self) -> None:
         """Insert what is buffered; the store calls it before committing."""
