@@ -6,7 +6,9 @@ baseline, on SQLite and on PostgreSQL.
 - the same load with group commit off (one transaction per request), beside a raw
   loop of one-row transactions on the same store;
 - batches of 10,000 events a request, beside raw ``executemany`` of the same rows in one
-  transaction.
+  transaction;
+- group commit on its own, in-process (32 threads appending one event each at a time,
+  no HTTP), on and off, beside the same raw loop of one-row transactions.
 
 wrk (Debian's package) is the load generator: Python's own clients would be slower than
 the servers they measure. Every request carries its own event id, so every append is a
@@ -25,12 +27,18 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
+
+from truceline.application.app import AppendRequest, Truceline
+from truceline.application.group_commit import GroupCommitter
+from truceline.domain.validation import parse_event
+from truceline.settings import Settings
 
 BENCH = Path(__file__).resolve().parent
 TRUCELINE = Path(sys.executable).parent / "truceline"
@@ -212,6 +220,23 @@ def _raw_batch_postgres(url: str, rows: list[tuple[str, bytes]]) -> float:
         return len(rows) / (time.perf_counter() - began)
 
 
+def _in_process(database_url: str, group: bool, run: int, count: int = 4_000) -> float:
+    """Events/s of single-event appends from 32 threads through the group committer."""
+    app = Truceline(Settings(database_url=database_url))
+    committer = GroupCommitter(app, max_group_events=20_000 if group else 1)
+    requests = [
+        AppendRequest([parse_event(event)], "bench", single=True)
+        for event in _batch(count, run)["events"]
+    ]
+    began = time.perf_counter()
+    with ThreadPoolExecutor(32) as pool:
+        list(pool.map(lambda request: committer.submit(request).result(), requests))
+    rate = count / (time.perf_counter() - began)
+    committer.close()
+    app.close()
+    return rate
+
+
 def _post_batches(base_url: str, headers: dict[str, str], size: int, repeats: int) -> float:
     bodies = [json.dumps(_batch(size, run + 1)) for run in range(repeats)]
     began = time.perf_counter()
@@ -242,6 +267,8 @@ def run_store(database_url: str, seconds: int, workdir: Path) -> dict[str, Any]:
         workdir,
     ) as single:
         figures["no_group"] = _wrk(single, headers, seconds, 3, workdir)
+    figures["in_process"] = _in_process(database_url, group=True, run=100)
+    figures["in_process_off"] = _in_process(database_url, group=False, run=101)
     rows = [(f"batch-{n}", b"x" * 300) for n in range(10_000)]
     if database_url.startswith("sqlite"):
         raw = workdir / "raw.db"

@@ -302,6 +302,13 @@ def append_rows(seconds: int, postgres_url: str) -> list[Row]:
                 "group commit must beat one fsync per append",
             ),
             (
+                f"{store}: group commit in-process, 32 threads, no HTTP",
+                f"{f['in_process']:,.0f} ev/s; off {f['in_process_off']:,.0f} ev/s",
+                f"{f['raw_single']:,.0f} rows/s {raw}, one-row transactions",
+                f"{f['in_process'] / f['raw_single']:.2f}",
+                "target > 1: above one commit per append",
+            ),
+            (
                 f"{store}: batches of 10,000 events a request",
                 f"{f['batch']:,.0f} ev/s",
                 f"{f['raw_batch']:,.0f} rows/s {raw} executemany",

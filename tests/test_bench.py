@@ -35,6 +35,7 @@ APPENDS = [
     for what in (
         "single appends over HTTP, 32 connections (wrk)",
         "the same, group commit off",
+        "group commit in-process, 32 threads, no HTTP",
         "batches of 10,000 events a request",
     )
 ]
