@@ -8,9 +8,11 @@ import csv
 import io
 import json
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from truceline.api.auth import require
@@ -27,6 +29,7 @@ router = APIRouter(prefix="/v1", tags=["read models"])
 
 Reader = Annotated[Key | None, Depends(require("reader"))]
 MAX_INTEGER = 2**63 - 1  # SQLite's and PostgreSQL's bigint
+INLINE_PAGE = 100  # JSON pages up to this size are answered on the event loop
 MinPosition = Annotated[
     int | None,
     Query(
@@ -170,7 +173,7 @@ def _format(request: Request, format_: str | None) -> str:
 
 
 @router.get("/timeline")
-def timeline(
+async def timeline(
     request: Request,
     _: Reader,
     conflict: str | None = None,
@@ -208,6 +211,25 @@ def timeline(
         include_retracted=include_retracted,
     )
     after = _decode_cursor(cursor) if cursor is not None else None
+    page = partial(_timeline_page, request, kind, where, limit, after, as_of, min_position)
+    if kind == "json" and limit <= INLINE_PAGE and as_of is None and min_position is None:
+        # A default page is well under a millisecond of reading the local read-model
+        # file: on the event loop it skips the hand-off to a worker thread, which cost
+        # more than that (a page's p50 under load: 8.5 -> 5.4 ms). Whatever can wait
+        # (min_position, as_of's log lookups) or runs long (exports) still goes there.
+        return page()
+    return await run_in_threadpool(page)
+
+
+def _timeline_page(
+    request: Request,
+    kind: str,
+    where: TimelineFilter,
+    limit: int,
+    after: tuple[int, int] | None,
+    as_of: str | None,
+    min_position: int | None,
+) -> Response:
     _moment, position = _knowledge(request, as_of, None, min_position)
     with request.app.state.read_model.reading() as db:
         items, next_key = queries.timeline_page(db, where, limit, after, position)
