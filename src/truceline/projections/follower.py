@@ -118,6 +118,8 @@ class Follower:
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """Block until the read model has reached ``position``; False on timeout."""
+        if self.position >= position:
+            return True  # already there: no need to wake the follower for an empty read
         self.poke()
         with self._advanced:
             return self._advanced.wait_for(lambda: self.position >= position, timeout)
