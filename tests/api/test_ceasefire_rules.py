@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from unittest.mock import ANY
 
 import pytest
 from fastapi.testclient import TestClient
@@ -383,8 +382,8 @@ def test_a_later_ceasefire_with_all_its_parties_supersedes_it(service):
 
     assert verdict(service.ceasefire(TRUCE, t(4, 23, 59, 59))) == HOLDING
     assert verdict(service.ceasefire("wider", t(4, 23, 59, 59))) == expected("agreed")
-    # The contract says nothing of ended_at for a superseded ceasefire: not asserted.
-    superseded = expected("superseded", superseded_by="wider", ended_at=ANY)
+    # ended_at: when the superseder took effect, and so the period in effect stopped.
+    superseded = expected("superseded", superseded_by="wider", ended_at=t(5))
     assert verdict(service.ceasefire(TRUCE, t(5))) == superseded
     assert verdict(service.ceasefire(TRUCE, t(7))) == superseded
     assert verdict(service.ceasefire("wider", t(7))) == violated_by(
@@ -434,11 +433,11 @@ def test_a_ceasefire_starting_after_it_ended_does_not_supersede_it(service, stop
 def test_the_first_superseder_names_it(service):
     service.append(agreed(), agreed("same-parties", at=t(2), effective=t(3)), agreed_wider())
 
-    answer = expected("superseded", superseded_by="same-parties", ended_at=ANY)
+    answer = expected("superseded", superseded_by="same-parties", ended_at=t(3))
     assert verdict(service.ceasefire(TRUCE, t(6))) == answer
     assert verdict(service.ceasefire("same-parties", t(4))) == HOLDING
     assert verdict(service.ceasefire("same-parties", t(6))) == expected(
-        "superseded", superseded_by="wider", ended_at=ANY
+        "superseded", superseded_by="wider", ended_at=t(5)
     )
     assert service.conflict_status(t(6))["ceasefire"]["ceasefire_id"] == "wider"
 
@@ -446,8 +445,9 @@ def test_the_first_superseder_names_it(service):
 def test_a_ceasefire_ended_after_it_was_superseded_stays_superseded(service):
     service.append(agreed(), agreed_wider(), ended(t(7)))
 
+    # The period in effect stopped when "wider" took effect; the later end changes nothing.
     assert verdict(service.ceasefire(TRUCE, t(8))) == expected(
-        "superseded", superseded_by="wider", ended_at=ANY
+        "superseded", superseded_by="wider", ended_at=t(5)
     )
 
 
@@ -940,7 +940,7 @@ def test_an_incident_at_the_instant_of_a_superseders_start_belongs_to_the_supers
     service.append(agreed(), agreed_wider(), hit)
 
     assert verdict(service.ceasefire(TRUCE, t(6))) == expected(
-        "superseded", superseded_by="wider", ended_at=ANY
+        "superseded", superseded_by="wider", ended_at=t(5)
     )
     assert verdict(service.ceasefire("wider", t(6))) == violated_by(
         hit, by_party={"North": 1}, last=t(5)

@@ -10,7 +10,6 @@ Europe/Kyiv is UTC+2 in early March 2021, so truce-1 takes effect at 10:00Z.
 
 from __future__ import annotations
 
-from unittest.mock import ANY
 
 import pytest
 from fastapi.testclient import TestClient
@@ -175,13 +174,13 @@ def example(client: TestClient, writer: Headers, reader: Headers) -> Service:
             id="violated",
         ),
         pytest.param(
-            # The contract does not say what ended_at is for a superseded ceasefire.
+            # ended_at: when truce-2 took effect and so truce-1's period in effect stopped.
             "truce-1",
             "2021-03-06T00:00:00Z",
             expected(
                 "superseded",
                 superseded_by="truce-2",
-                ended_at=ANY,
+                ended_at="2021-03-05T00:00:00Z",
                 breaches=TRUCE_1_BREACHES,
                 last_breach_at=TRUCE_1_LAST,
                 breach_event_ids=TRUCE_1_IDS,

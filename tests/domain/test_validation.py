@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from truceline.domain.errors import ErrorDetail, Invalid
 from truceline.domain.events import EVENT_TYPES
 from truceline.domain.references import check_references
+from truceline.domain.timeline import as_corrected
 from truceline.domain.validation import (
     NormalizedEvent,
     apply_correction,
@@ -807,6 +808,10 @@ class MemoryLog:
 
     def event(self, event_id: str) -> NormalizedEvent | None:
         return self.events.get(event_id)
+
+    def corrected(self, event_id: str) -> NormalizedEvent | None:
+        original = self.events.get(event_id)
+        return None if original is None else as_corrected(original, self.events.values())
 
     def _live(self, conflict: str, ceasefire_id: str, kind: str) -> bool:
         retracted = {

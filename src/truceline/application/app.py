@@ -29,6 +29,7 @@ from truceline.application.log import (
 from truceline.application.recorded import to_stored_event
 from truceline.domain.errors import ErrorDetail, Invalid
 from truceline.domain.references import check_references
+from truceline.domain.timeline import as_corrected
 from truceline.domain.validation import NormalizedEvent, apply_correction, parse_event
 from truceline.settings import Settings, eventsourcing_env
 
@@ -125,7 +126,7 @@ class Truceline(Application[uuid.UUID]):
             entry = stored.get(event["event_id"])
             if entry is None:
                 continue
-            if _same_content(entry.event, event, stored, writer):
+            if _same_content(entry, event, stored, writer):
                 receipts[index] = entry.receipt
             else:
                 conflicts.append(
@@ -251,10 +252,12 @@ def _loc(request: AppendRequest, index: int, name: str) -> list[str | int]:
 
 
 def _same_content(
-    stored: NormalizedEvent, event: NormalizedEvent, found: dict[str, Entry], writer: LogWriter
+    entry: Entry, event: NormalizedEvent, found: dict[str, Entry], writer: LogWriter
 ) -> bool:
     """Whether a retry carries what was stored. A correction's ``changes`` are stored
-    normalised against the event they correct, so the retry's are normalised too."""
+    normalised against the event as corrected before it, so the retry's are normalised
+    the same way."""
+    stored = entry.event
     if stored == event:
         return True
     if event.get("type") != "correction" or stored.get("type") != "correction":
@@ -263,8 +266,9 @@ def _same_content(
     target = found.get(target_id) or writer.find_events([target_id]).get(target_id)
     if target is None:
         return False
+    earlier = [a.event for a in writer.amendments(target_id) if a.position < entry.position]
     try:
-        _merged, changes = apply_correction(target.event, event["changes"])
+        _merged, changes = apply_correction(as_corrected(target.event, earlier), event["changes"])
     except Invalid:
         return False
     return stored == {**event, "changes": changes}
@@ -277,9 +281,13 @@ class _Known:
     def __init__(self, writer: LogWriter):
         self.writer = writer
         self.pending: dict[str, NormalizedEvent] = {}
+        self.pending_amendments: dict[str, list[NormalizedEvent]] = {}  # by the id they name
 
     def add(self, event: NormalizedEvent) -> None:
         self.pending[event["event_id"]] = event
+        target = event.get("corrects_event_id") or event.get("retracts_event_id")
+        if target is not None:
+            self.pending_amendments.setdefault(target, []).append(event)
 
     def pending_event(self, event_id: str) -> bool:
         return event_id in self.pending
@@ -289,6 +297,20 @@ class _Known:
             return self.pending[event_id]
         entry = self.writer.find_events([event_id]).get(event_id)
         return None if entry is None else entry.event
+
+    def corrected(self, event_id: str) -> NormalizedEvent | None:
+        original = self.event(event_id)
+        if original is None:
+            return None
+        amendments = [] if event_id in self.pending else self._stored_amendments(event_id)
+        amendments += self.pending_amendments.get(event_id, [])
+        # A retraction in this request may name a stored or pending correction.
+        for correction in [a for a in amendments if a["type"] == "correction"]:
+            amendments += self.pending_amendments.get(correction["event_id"], [])
+        return as_corrected(original, amendments)
+
+    def _stored_amendments(self, event_id: str) -> list[NormalizedEvent]:
+        return [entry.event for entry in self.writer.amendments(event_id)]
 
     def _live(self, conflict: str, ceasefire_id: str, kind: str) -> list[str]:
         ids = self.writer.live_ceasefire_events(conflict, ceasefire_id, kind)

@@ -202,6 +202,12 @@ class ChainWriter:
         self.flush()  # a query over the table must see this transaction's rows
         return self._live_stored(conflict, ceasefire_id, kind)
 
+    def amendments(self, event_id: str) -> list[Entry]:
+        """The corrections and retractions naming that event, and the retractions of
+        those corrections, in log order (this transaction's included)."""
+        self.flush()  # a query over the table must see this transaction's rows
+        return self._amendments_stored(event_id)
+
     def append(self, entries: Sequence[NewEntry]) -> list[Receipt]:
         recorded_at = next_recorded_at(self.recorded_at)
         position, previous = self.position, self.hash
@@ -225,6 +231,9 @@ class ChainWriter:
             self._seen.clear()
 
     def _find_stored(self, event_ids: Sequence[str]) -> dict[str, Entry]:
+        raise NotImplementedError
+
+    def _amendments_stored(self, event_id: str) -> list[Entry]:
         raise NotImplementedError
 
     def _live_stored(self, conflict: str, ceasefire_id: str, kind: str) -> list[str]:
@@ -265,6 +274,10 @@ class LogWriter(Protocol):
 
     def live_ceasefire_events(self, conflict: str, ceasefire_id: str, kind: str) -> list[str]:
         """Ids of unretracted events of type ``kind`` that carry that ceasefire id."""
+
+    def amendments(self, event_id: str) -> list[Entry]:
+        """Corrections and retractions naming that event, and retractions of those
+        corrections, in log order."""
 
     def append(self, entries: Sequence[NewEntry]) -> list[Receipt]:
         """Add entries at the end of the log, chained; all of them or none."""

@@ -111,6 +111,14 @@ class PostgresLogRecorder(PagedReads, PostgresApplicationRecorder):
                 curs, "WHERE e.refers_to = %s ORDER BY s.notification_id", (event_id,)
             )
 
+    def _amendments(self, curs: Cursor[DictRow], event_id: str) -> list[Entry]:
+        where = SQL(
+            "WHERE e.refers_to = %s OR e.refers_to IN (SELECT event_id FROM {} "
+            "WHERE refers_to = %s AND type = 'correction') ORDER BY s.notification_id"
+        ).format(self.entries)
+        curs.execute(self.select_entries + where, (event_id, event_id))
+        return [self._entry(row) for row in curs.fetchall()]
+
     def max_position(self) -> int:
         return self.max_notification_id() or 0
 
@@ -234,6 +242,9 @@ class _PostgresWriter(ChainWriter):
 
     def _find_stored(self, event_ids: Sequence[str]) -> dict[str, Entry]:
         return self.recorder._find_events(self.curs, event_ids)
+
+    def _amendments_stored(self, event_id: str) -> list[Entry]:
+        return self.recorder._amendments(self.curs, event_id)
 
     def _live_stored(self, conflict: str, ceasefire_id: str, kind: str) -> list[str]:
         self.curs.execute(

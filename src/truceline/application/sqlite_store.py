@@ -98,6 +98,14 @@ class SQLiteLogRecorder(PagedReads, SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             return self._query(c, "WHERE e.refers_to = ? ORDER BY s.rowid", (event_id,))
 
+    def _amendments(self, c: SQLiteCursor, event_id: str) -> list[Entry]:
+        return self._query(
+            c,
+            f"WHERE e.refers_to = ? OR e.refers_to IN (SELECT event_id FROM {ENTRIES} "
+            "WHERE refers_to = ? AND type = 'correction') ORDER BY s.rowid",
+            (event_id, event_id),
+        )
+
     def max_position(self) -> int:
         return self.max_notification_id() or 0
 
@@ -178,6 +186,9 @@ class _SQLiteWriter(ChainWriter):
 
     def _find_stored(self, event_ids: Sequence[str]) -> dict[str, Entry]:
         return self.recorder._find_events(self.c, event_ids)
+
+    def _amendments_stored(self, event_id: str) -> list[Entry]:
+        return self.recorder._amendments(self.c, event_id)
 
     def _live_stored(self, conflict: str, ceasefire_id: str, kind: str) -> list[str]:
         self.c.execute(

@@ -313,7 +313,8 @@ def status_at(
         "agreed_at": _time(ceasefire.agreed_at),
         "effective_at": _time(ceasefire.effective_at),
         "ends_at": _time(ceasefire.ends_at),
-        "ended_at": _time(period.stop) if ended_reason else None,
+        # Whatever stopped the period (an end, ends_at, a superseder), once it has.
+        "ended_at": _time(period.stop) if stopped else None,
         "ended_reason": ended_reason,
         "superseded_by": period.superseded_by if status == "superseded" else None,
         "breaches": {

@@ -19,6 +19,10 @@ class Known(Protocol):
     def event(self, event_id: str) -> NormalizedEvent | None:
         """The stored normalised event with that id, or None."""
 
+    def corrected(self, event_id: str) -> NormalizedEvent | None:
+        """That event as corrected so far (unretracted corrections applied in log
+        order), or None."""
+
     def ceasefire_agreed(self, conflict: str, ceasefire_id: str) -> bool:
         """Whether a ``ceasefire_agreed`` with that id exists in that conflict."""
 
@@ -66,7 +70,8 @@ def check_references(event: NormalizedEvent, known: Known) -> NormalizedEvent:
             )
     errors.extend(_event_reference_errors(event, model.event_references, known))
     if kind == "correction" and not errors:
-        target = known.event(event["corrects_event_id"])
+        # Corrections build on each other: checked against the event as corrected so far.
+        target = known.corrected(event["corrects_event_id"])
         assert target is not None  # checked just above
         try:
             merged, changes = apply_correction(target, event["changes"])

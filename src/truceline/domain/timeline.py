@@ -79,6 +79,28 @@ def amend(original: dict[str, Any], corrections: Iterable[dict[str, Any]]) -> di
     return event
 
 
+def as_corrected(original: dict[str, Any], amendments: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The event as corrected so far: ``original`` with the ``changes`` of each of its
+    unretracted corrections applied in log order.
+
+    ``amendments`` are in log order and may hold any correction or retraction: only the
+    corrections of ``original`` count, less those that one of the retractions retracts.
+    """
+    event_id = original["event_id"]
+    amendments = list(amendments)
+    retracted = {a["retracts_event_id"] for a in amendments if a["type"] == "retraction"}
+    return amend(
+        original,
+        (
+            a["changes"]
+            for a in amendments
+            if a["type"] == "correction"
+            and a["corrects_event_id"] == event_id
+            and a["event_id"] not in retracted
+        ),
+    )
+
+
 def item(
     event: dict[str, Any], position: int, *, corrected: bool, retracted: bool
 ) -> dict[str, Any]:
