@@ -18,6 +18,7 @@ from typing import Any
 from truceline.domain.times import format_utc, from_micros
 
 INCIDENT_TYPES = frozenset({"strike", "shelling", "clash"})
+FOREVER = 2**62  # a stop later than any instant: microseconds in year 146,000 or so
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,24 @@ class Period:
     stop_reason: str | None  # collapsed | terminated | expired | superseded
     superseded_by: str | None = None
 
+    @property
+    def until(self) -> int:
+        """The stop, or :data:`FOREVER` while nothing has stopped it."""
+        return self.stop if self.stop is not None else FOREVER
+
+    def in_effect_at(self, at: int) -> bool:
+        return self.start <= at < self.until
+
+    def meets(self, span: tuple[int, int]) -> bool:
+        """Whether a span touches the period, both ends included: what a change of an
+        event occupying that span can affect."""
+        return span[0] <= self.until and span[1] >= self.start
+
     def contains(self, window: tuple[int, int]) -> bool:
         if not self.ever_in_effect:  # a ceasefire never in effect has no period to break
             return False
         begin, end = window
-        stop = self.stop if self.stop is not None else _FOREVER
+        stop = self.until
         if begin == end:
             return self.start <= begin < stop
         return self.start <= begin and end <= stop
@@ -71,7 +85,7 @@ class Period:
         if not self.ever_in_effect:
             return False
         begin, end = window
-        stop = self.stop if self.stop is not None else _FOREVER
+        stop = self.until
         if begin == end:
             return self.start <= begin < stop
         return begin < stop and end > self.start
@@ -80,8 +94,6 @@ class Period:
     def ever_in_effect(self) -> bool:
         return self.stop is None or self.stop > self.start
 
-
-_FOREVER = 2**62
 
 
 def _own_stop(ceasefire: Ceasefire, end: End | None) -> tuple[int, str] | None:
@@ -203,7 +215,8 @@ def incidents(
         if target is not None and target not in named:
             continue
         if target is not None and target in inferred:
-            accused.setdefault(target, []).append(report.accused or "")
+            if report.accused:
+                accused.setdefault(target, []).append(report.accused)
             continue
         # Reports naming the same event are one incident; an unnamed report is its own.
         reported.setdefault(target or report.event_id, []).append(report)
@@ -265,6 +278,46 @@ class _Tally:
     possible: int = 0
     by_party: dict[str, int] = field(default_factory=dict)
 
+    def count(self, incident: Incident) -> None:
+        """Count one certain incident."""
+        self.total += 1
+        if incident.kind == "inferred":
+            self.inferred += 1
+        else:
+            self.reported += 1
+        if len(incident.attributed) >= 2:
+            self.contested += 1
+        if not incident.attributed:
+            self.unattributed += 1
+        for party in incident.attributed:
+            self.by_party[party] = self.by_party.get(party, 0) + 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "by_party": dict(sorted(self.by_party.items())),
+            "inferred": self.inferred,
+            "reported": self.reported,
+            "contested": self.contested,
+            "unattributed": self.unattributed,
+            "possible": self.possible,
+        }
+
+
+def in_effect(ceasefire: Ceasefire, period: Period, at: int) -> bool:
+    """Whether the ceasefire exists and is in effect at ``at``."""
+    return ceasefire.agreed_at <= at and period.in_effect_at(at)
+
+
+def conflict_state(statuses: Sequence[dict[str, Any]]) -> tuple[str, dict[str, Any] | None]:
+    """A conflict's ``state`` and the ceasefire in effect, from its status objects in the
+    order of their periods' starts: the latest start in effect wins."""
+    in_effect_now = [s for s in statuses if s["status"] in ("holding", "violated")]
+    if not in_effect_now:
+        return "no_ceasefire", None
+    current = in_effect_now[-1]
+    return f"ceasefire_{current['status']}", current
+
 
 def status_at(
     ceasefire: Ceasefire, period: Period, found: Iterable[Incident], at: int
@@ -272,38 +325,10 @@ def status_at(
     """The status object at world time ``at``, or None before the agreement."""
     if at < ceasefire.agreed_at:
         return None
-    tally = _Tally()
-    counted: list[Incident] = []
-    for incident in found:
-        if incident.cut > at:
-            continue
-        if not incident.certain:
-            tally.possible += 1
-            continue
-        counted.append(incident)
-        tally.total += 1
-        if incident.kind == "inferred":
-            tally.inferred += 1
-        else:
-            tally.reported += 1
-        if len(incident.attributed) >= 2:
-            tally.contested += 1
-        if not incident.attributed:
-            tally.unattributed += 1
-        for party in incident.attributed:
-            tally.by_party[party] = tally.by_party.get(party, 0) + 1
-
+    tally, counted = _tally(found, at)
     stopped = period.stop is not None and period.stop <= at
     ended_reason = period.stop_reason if stopped and period.stop_reason != "superseded" else None
-    if ended_reason is not None:
-        status = "collapsed" if ended_reason == "collapsed" else "ended"
-    elif stopped:
-        status = "superseded"
-    elif at < period.start:
-        status = "agreed"
-    else:
-        status = "violated" if counted else "holding"
-    counted.sort(key=lambda i: (i.occurred_at, i.position))
+    status = _status_name(period, at, stopped, ended_reason, counted)
     return {
         "ceasefire_id": ceasefire.ceasefire_id,
         "conflict": ceasefire.conflict,
@@ -317,18 +342,40 @@ def status_at(
         "ended_at": _time(period.stop) if stopped else None,
         "ended_reason": ended_reason,
         "superseded_by": period.superseded_by if status == "superseded" else None,
-        "breaches": {
-            "total": tally.total,
-            "by_party": dict(sorted(tally.by_party.items())),
-            "inferred": tally.inferred,
-            "reported": tally.reported,
-            "contested": tally.contested,
-            "unattributed": tally.unattributed,
-            "possible": tally.possible,
-        },
+        "breaches": tally.as_dict(),
         "last_breach_at": _time(max((i.happened_at for i in counted), default=None)),
         "breach_event_ids": [i.event_id for i in counted],
     }
+
+
+def _tally(found: Iterable[Incident], at: int) -> tuple[_Tally, list[Incident]]:
+    """The breach counts at ``at``, and the counted incidents in the order they are
+    listed: by the defining event's own ``occurred_at``, then its position."""
+    tally = _Tally()
+    counted: list[Incident] = []
+    for incident in found:
+        if incident.cut > at:
+            continue
+        if not incident.certain:
+            tally.possible += 1
+            continue
+        counted.append(incident)
+        tally.count(incident)
+    counted.sort(key=lambda i: (i.occurred_at, i.position))
+    return tally, counted
+
+
+def _status_name(
+    period: Period, at: int, stopped: bool, ended_reason: str | None, counted: list[Incident]
+) -> str:
+    """The first rule of the contract's "Status at world time at" that applies."""
+    if ended_reason is not None:
+        return "collapsed" if ended_reason == "collapsed" else "ended"
+    if stopped:
+        return "superseded"
+    if at < period.start:
+        return "agreed"
+    return "violated" if counted else "holding"
 
 
 def _time(micros: int | None) -> str | None:

@@ -126,6 +126,10 @@ def _local_start(wall: datetime, tz: ZoneInfo) -> datetime:
     return wall.replace(tzinfo=tz).astimezone(UTC)
 
 
+# The longest window an event can occupy: a month, plus a clock change.
+MAX_WINDOW_US = 33 * 86_400 * 1_000_000
+
+
 def event_window(occurred_at: datetime, precision: str, timezone: str | None) -> tuple[int, int]:
     """The half-open window ``[start, end)`` in microseconds an event occupies.
 
