@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import types
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol, Union, get_args, get_origin, get_type_hints
 
 from eventsourcing.persistence import Mapper, StoredEvent
 
@@ -137,6 +138,42 @@ class PagedReads:
             after = entries[-1].position
 
 
+class EntriesRow(NamedTuple):
+    """A ``truceline_entries`` row: what the log indexes about each entry, beside the
+    event stored by eventsourcing at the same position."""
+
+    position: int
+    event_id: str
+    type: str
+    conflict: str
+    ceasefire_id: str | None
+    refers_to: str | None  # the event a correction or retraction names
+    recorded_at: str
+    recorded_by: str
+    hash: str
+
+
+def column_types(row: type[Any]) -> dict[str, tuple[type, bool]]:
+    """A named tuple's columns: each one's type, and whether it may be null."""
+    columns = {}
+    for name, hint in get_type_hints(row).items():
+        nullable = get_origin(hint) in (Union, types.UnionType)
+        if nullable:
+            (hint,) = [arg for arg in get_args(hint) if arg is not type(None)]
+        columns[name] = (hint, nullable)
+    return columns
+
+
+def entries_columns(type_names: dict[type, str]) -> str:
+    """The entries table's column definitions, in a store's names for int and str."""
+    constraints = {"position": "PRIMARY KEY", "event_id": "NOT NULL UNIQUE"}
+    return ", ".join(
+        f"{name} {type_names[kind]} "
+        + constraints.get(name, "" if nullable else "NOT NULL")
+        for name, (kind, nullable) in column_types(EntriesRow).items()
+    ).replace(" ,", ",")
+
+
 @dataclass(frozen=True)
 class Linked:
     """A new entry with its place in the chain, ready for the store's insert."""
@@ -151,19 +188,19 @@ class Linked:
             self.position, self.recorded_at, self.new.recorded_by, self.hash, self.new.event
         )
 
-    def entries_row(self) -> tuple[Any, ...]:
-        """The ``truceline_entries`` row, in the table's column order."""
+    def entries_row(self) -> EntriesRow:
+        """The ``truceline_entries`` row."""
         event = self.new.event
-        return (
-            self.position,
-            self.new.event_id,
-            event["type"],
-            event["conflict"],
-            event.get("ceasefire_id"),
-            self.new.refers_to,
-            self.recorded_at,
-            self.new.recorded_by,
-            self.hash,
+        return EntriesRow(
+            position=self.position,
+            event_id=self.new.event_id,
+            type=event["type"],
+            conflict=event["conflict"],
+            ceasefire_id=event.get("ceasefire_id"),
+            refers_to=self.new.refers_to,
+            recorded_at=self.recorded_at,
+            recorded_by=self.new.recorded_by,
+            hash=self.hash,
         )
 
 
@@ -302,7 +339,8 @@ class LogStore(Protocol):
         """The last position in the log, 0 when empty."""
 
     def position_at(self, recorded_at: str) -> int:
-        """The last position recorded at or before ``recorded_at`` (0: none)."""
+        """The last position recorded at or before ``recorded_at`` (0: none), which is
+        compared as text: give it in :func:`fixed_width_utc` form."""
 
     def iter_entries(
         self, after: int = 0, page: int = 1000, *, tolerant: bool = False

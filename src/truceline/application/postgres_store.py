@@ -28,10 +28,23 @@ from truceline.application.log import (
     ENTRIES,
     KEYS,
     ChainWriter,
+    EntriesRow,
     Entry,
     Linked,
     PagedReads,
+    column_types,
+    entries_columns,
     entry_from_row,
+)
+
+_POSTGRES_TYPES = {int: "bigint", str: "text"}
+# The entries rows as one array per column, unnested back into rows on the server.
+_INSERT_ENTRIES = (
+    f"INSERT INTO {{}} ({', '.join(EntriesRow._fields)}) SELECT * FROM unnest("
+    + ", ".join(
+        f"%s::{_POSTGRES_TYPES[kind]}[]" for kind, _ in column_types(EntriesRow).values()
+    )
+    + ")"
 )
 
 
@@ -58,10 +71,7 @@ class PostgresLogRecorder(PagedReads, PostgresApplicationRecorder):
         self._async_lock = asyncio.Lock()
         self._async_conn: AsyncConnection[DictRow] | None = None
         for statement in (
-            "CREATE TABLE IF NOT EXISTS {entries} ("
-            "position bigint PRIMARY KEY, event_id text NOT NULL UNIQUE, "
-            "type text NOT NULL, conflict text NOT NULL, ceasefire_id text, refers_to text, "
-            "recorded_at text NOT NULL, recorded_by text NOT NULL, hash text NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS {entries} (" + entries_columns(_POSTGRES_TYPES) + ")",
             "CREATE INDEX IF NOT EXISTS truceline_entries_ceasefire "
             "ON {entries} (conflict, ceasefire_id, type) WHERE ceasefire_id IS NOT NULL",
             "CREATE INDEX IF NOT EXISTS truceline_entries_refers_to "
@@ -113,8 +123,9 @@ class PostgresLogRecorder(PagedReads, PostgresApplicationRecorder):
 
     def _amendments(self, curs: Cursor[DictRow], event_id: str) -> list[Entry]:
         where = SQL(
-            "WHERE e.refers_to = %s OR e.refers_to IN (SELECT event_id FROM {} "
-            "WHERE refers_to = %s AND type = 'correction') ORDER BY s.notification_id"
+            "WHERE e.refers_to = %s OR (e.type = 'retraction' AND e.refers_to IN "
+            "(SELECT event_id FROM {} WHERE refers_to = %s AND type = 'correction')) "
+            "ORDER BY s.notification_id"
         ).format(self.entries)
         curs.execute(self.select_entries + where, (event_id, event_id))
         return [self._entry(row) for row in curs.fetchall()]
@@ -258,11 +269,8 @@ class _PostgresWriter(ChainWriter):
         return [row["event_id"] for row in self.curs.fetchall()]
 
     def _insert(self, linked: list[Linked]) -> None:
-        rows = [item.entries_row() for item in linked]
-        positions, event_ids, types, conflicts, ceasefire_ids, refers_to, at, by, hashes = [
-            list(column) for column in zip(*rows, strict=True)
-        ]
         stored = [item.new.stored_event for item in linked]
+        positions = [item.position for item in linked]
         # One statement per table whatever the number of events: unnest() turns the
         # column arrays back into rows on the server.
         self.curs.execute(
@@ -278,11 +286,5 @@ class _PostgresWriter(ChainWriter):
                 [e.state for e in stored],
             ),
         )
-        self.curs.execute(
-            SQL(
-                "INSERT INTO {} SELECT p, i, ty, c, cf, r, a, b, h FROM unnest("
-                "%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
-                "%s::text[], %s::text[], %s::text[]) AS u(p, i, ty, c, cf, r, a, b, h)"
-            ).format(self.recorder.entries),
-            (positions, event_ids, types, conflicts, ceasefire_ids, refers_to, at, by, hashes),
-        )
+        columns = [list(column) for column in zip(*(i.entries_row() for i in linked), strict=True)]
+        self.curs.execute(SQL(_INSERT_ENTRIES).format(self.recorder.entries), columns)

@@ -21,15 +21,24 @@ from truceline.application.log import (
     ENTRIES,
     KEYS,
     ChainWriter,
+    EntriesRow,
     Entry,
     Linked,
     PagedReads,
+    entries_columns,
     entry_from_row,
 )
 
 _ENTRY_COLUMNS = (
     "s.rowid AS position, s.originator_id, s.originator_version, s.topic, s.state, "
     "e.recorded_at, e.recorded_by, e.hash"
+)
+
+
+_SQLITE_TYPES = {int: "INTEGER", str: "TEXT"}
+_INSERT_ENTRIES = (
+    f"INSERT INTO {ENTRIES} ({', '.join(EntriesRow._fields)}) "
+    f"VALUES ({', '.join('?' * len(EntriesRow._fields))})"
 )
 
 
@@ -48,10 +57,7 @@ class SQLiteLogRecorder(PagedReads, SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
-            f"CREATE TABLE IF NOT EXISTS {ENTRIES} ("
-            "position INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, "
-            "type TEXT NOT NULL, conflict TEXT NOT NULL, ceasefire_id TEXT, refers_to TEXT, "
-            "recorded_at TEXT NOT NULL, recorded_by TEXT NOT NULL, hash TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {ENTRIES} ({entries_columns(_SQLITE_TYPES)})",
             f"CREATE INDEX IF NOT EXISTS {ENTRIES}_ceasefire "
             f"ON {ENTRIES} (conflict, ceasefire_id, type) WHERE ceasefire_id IS NOT NULL",
             f"CREATE INDEX IF NOT EXISTS {ENTRIES}_refers_to "
@@ -101,8 +107,9 @@ class SQLiteLogRecorder(PagedReads, SQLiteApplicationRecorder):
     def _amendments(self, c: SQLiteCursor, event_id: str) -> list[Entry]:
         return self._query(
             c,
-            f"WHERE e.refers_to = ? OR e.refers_to IN (SELECT event_id FROM {ENTRIES} "
-            "WHERE refers_to = ? AND type = 'correction') ORDER BY s.rowid",
+            f"WHERE e.refers_to = ? OR (e.type = 'retraction' AND e.refers_to IN "
+            f"(SELECT event_id FROM {ENTRIES} WHERE refers_to = ? AND type = 'correction')) "
+            "ORDER BY s.rowid",
             (event_id, event_id),
         )
 
@@ -216,4 +223,4 @@ class _SQLiteWriter(ChainWriter):
             "(rowid, originator_id, originator_version, topic, state) VALUES (?,?,?,?,?)",
             events_rows,
         )
-        self.c.executemany(f"INSERT INTO {ENTRIES} VALUES (?,?,?,?,?,?,?,?,?)", entry_rows)
+        self.c.executemany(_INSERT_ENTRIES, entry_rows)

@@ -23,6 +23,7 @@ from typing import Any
 import sqlite_utils
 
 from truceline.domain.ceasefires import (
+    FOREVER,
     INCIDENT_TYPES,
     Ceasefire,
     End,
@@ -33,14 +34,9 @@ from truceline.domain.ceasefires import (
     periods,
 )
 from truceline.domain.timeline import LIFECYCLE_TYPES, window
-from truceline.domain.times import parse_utc, to_micros
+from truceline.domain.times import MAX_WINDOW_US, parse_utc, to_micros
 from truceline.projections import jsontext
-from truceline.projections.tables import insert_rows
-
-# The longest window an event can occupy (a month, plus a clock change): incidents that
-# can overlap a period start at most this long before it.
-MAX_WINDOW = 33 * 86_400 * 1_000_000
-FOREVER = 2**62
+from truceline.projections.tables import BreachRow, CeasefireRow, insert_rows
 
 
 @dataclass
@@ -76,7 +72,7 @@ def recompute_ceasefires(db: sqlite_utils.Database, touched: Touched) -> None:
             for ceasefire, period in stored.values():
                 if ceasefire.ceasefire_id in rebuilt:
                     continue
-                if _overlaps(period, span) or version.get("ceasefire_id") == ceasefire.ceasefire_id:
+                if period.meets(span) or version.get("ceasefire_id") == ceasefire.ceasefire_id:
                     keys.setdefault(ceasefire.ceasefire_id, set()).update(event_keys)
         for ceasefire_id, incident_keys in keys.items():
             ceasefire, period = stored[ceasefire_id]
@@ -88,11 +84,6 @@ def rebuild_ceasefires(db: sqlite_utils.Database, conflict: str) -> None:
     db.execute("DELETE FROM ceasefires WHERE conflict = ?", [conflict])
     db.execute("DELETE FROM breaches WHERE conflict = ?", [conflict])
     _update_lifecycle(db, conflict)
-
-
-def _overlaps(period: Period, span: tuple[int, int]) -> bool:
-    stop = period.stop if period.stop is not None else FOREVER
-    return span[0] <= stop and span[1] >= period.start
 
 
 @dataclass(frozen=True)
@@ -212,21 +203,21 @@ def _move_stop(
 
 
 def _ceasefire_row(c: Ceasefire, period: Period) -> dict[str, Any]:
-    return {
-        "conflict": c.conflict,
-        "ceasefire_id": c.ceasefire_id,
-        "event_id": c.event_id,
-        "position": c.position,
-        "parties": json.dumps(list(c.parties)),
-        "mediators": json.dumps(list(c.mediators)),
-        "agreed_us": c.agreed_at,
-        "effective_us": c.effective_at,
-        "ends_us": c.ends_at,
-        "start_us": c.start,
-        "stop_us": period.stop,
-        "stop_reason": period.stop_reason,
-        "superseded_by": period.superseded_by,
-    }
+    return CeasefireRow(
+        conflict=c.conflict,
+        ceasefire_id=c.ceasefire_id,
+        event_id=c.event_id,
+        position=c.position,
+        parties=json.dumps(list(c.parties)),
+        mediators=json.dumps(list(c.mediators)),
+        agreed_us=c.agreed_at,
+        effective_us=c.effective_at,
+        ends_us=c.ends_at,
+        start_us=c.start,
+        stop_us=period.stop,
+        stop_reason=period.stop_reason,
+        superseded_by=period.superseded_by,
+    )._asdict()
 
 
 def _stored_ceasefires(
@@ -308,19 +299,19 @@ def _unretracted(view: View, event_ids: Iterable[str]) -> dict[str, Observed]:
 
 def _incident_candidates(view: View, conflict: str, start: int, stop: int) -> list[dict[str, Any]]:
     """The unretracted strikes, shellings and clashes whose windows can meet
-    ``[start, stop]``: an indexed range on window_start, no wider than MAX_WINDOW."""
+    ``[start, stop]``: an indexed range on window_start, reaching back no further than
+    the longest window an event can occupy."""
     marks = ",".join("?" * len(INCIDENT_TYPES))
     return view.items(
         f"conflict = ? AND type IN ({marks}) AND retracted = 0 "
         "AND window_start BETWEEN ? AND ? AND window_end >= ?",
-        [conflict, *sorted(INCIDENT_TYPES), start - MAX_WINDOW, stop, start],
+        [conflict, *sorted(INCIDENT_TYPES), start - MAX_WINDOW_US, stop, start],
     )
 
 
 def all_incidents(view: View, ceasefire: Ceasefire, period: Period) -> list[Incident]:
     """Every incident of a ceasefire, from the timeline rows that can make one."""
-    stop = period.stop if period.stop is not None else FOREVER
-    candidates = _incident_candidates(view, ceasefire.conflict, period.start, stop)
+    candidates = _incident_candidates(view, ceasefire.conflict, period.start, period.until)
     reports = _reports(view, ceasefire)
     named = _unretracted(
         view, (r["incident_event_id"] for r in reports if "incident_event_id" in r)
@@ -374,19 +365,19 @@ def _insert(db: sqlite_utils.Database, ceasefire: Ceasefire, found: Iterable[Inc
         db,
         "breaches",
         (
-            (
-                ceasefire.conflict,
-                ceasefire.ceasefire_id,
-                i.key,
-                i.event_id,
-                i.position,
-                i.occurred_at,
-                i.happened_at,
-                i.kind,
-                i.window[0],
-                i.window[1],
-                json.dumps(list(i.attributed)),
-                int(i.certain),
+            BreachRow(
+                conflict=ceasefire.conflict,
+                ceasefire_id=ceasefire.ceasefire_id,
+                key=i.key,
+                event_id=i.event_id,
+                position=i.position,
+                occurred_us=i.occurred_at,
+                happened_us=i.happened_at,
+                kind=i.kind,
+                window_start=i.window[0],
+                window_end=i.window[1],
+                attributed=json.dumps(list(i.attributed)),
+                certain=int(i.certain),
             )
             for i in found
         ),

@@ -7,15 +7,23 @@ log.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlite_utils
 
-from truceline.domain.ceasefires import Ceasefire, Incident, Period, status_at
+from truceline.domain.ceasefires import (
+    Ceasefire,
+    Incident,
+    Period,
+    conflict_state,
+    in_effect,
+    status_at,
+)
 from truceline.projections import jsontext
 from truceline.projections.ceasefires import View, all_incidents, ceasefire_from_row, lifecycle
+from truceline.projections.tables import BreachRow
 
 
 @dataclass(frozen=True)
@@ -42,53 +50,10 @@ def timeline_page(
     """Items ordered by (occurred_at, position), after the keyset ``after``; and the key of
     the last item when there may be more (the next page's ``after``). With ``as_of``, the
     items as they stood when the log ended at that position."""
-    clauses: list[str] = ["valid_to IS NULL"]
-    params: list[Any] = []
-    if as_of is not None:
-        clauses = ["valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)"]
-        params = [as_of, as_of]
-        # No row written by then occurred later than the frontier of the page that held
-        # as_of: bounding the scan there keeps a page near the end of what was known as
-        # fast as any other (without it, every later row was read and discarded).
-        bound = db.execute(
-            "SELECT max_occurred_us FROM frontier WHERE position >= ? ORDER BY position LIMIT 1",
-            [as_of],
-        ).fetchone()
-        if bound is not None:
-            clauses.append("occurred_us <= ?")
-            params.append(bound[0])
-    if where.conflict is not None:
-        clauses.append("conflict = ?")
-        params.append(where.conflict)
-    if where.types:
-        clauses.append(f"type IN ({','.join('?' * len(where.types))})")
-        params.extend(where.types)
-    if where.actor is not None:
-        # ``actors`` is a compact JSON array; an element is matched as ,"name", in the text
-        # between the brackets. (json_each would cut a name at a NUL character.)
-        clauses.append("instr(',' || substr(actors, 2, length(actors) - 2) || ',', ?) > 0")
-        params.append("," + json.dumps(where.actor) + ",")
-    if where.location is not None:
-        clauses.append("location = ?")
-        params.append(where.location)
-    if where.from_us is not None:
-        clauses.append("occurred_us >= ?")
-        params.append(where.from_us)
-    if where.to_us is not None:
-        clauses.append("occurred_us <= ?")
-        params.append(where.to_us)
-    if where.bbox is not None:
-        min_lon, min_lat, max_lon, max_lat = where.bbox
-        clauses.append("lat BETWEEN ? AND ?")
-        params += [min_lat, max_lat]
-        if min_lon <= max_lon:
-            clauses.append("lon BETWEEN ? AND ?")
-            params += [min_lon, max_lon]
-        else:  # the box crosses the antimeridian
-            clauses.append("(lon >= ? OR lon <= ?)")
-            params += [min_lon, max_lon]
-    if not where.include_retracted:
-        clauses.append("retracted = 0")
+    clauses, params = _versions(db, as_of)
+    for clause, values in _filters(where):
+        clauses.append(clause)
+        params += values
     if after is not None:
         clauses.append("(occurred_us, position) > (?, ?)")
         params += list(after)
@@ -103,28 +68,86 @@ def timeline_page(
     return items, ((rows[-1][0], rows[-1][1]) if more else None)
 
 
-def _status(db: sqlite_utils.Database, row: dict[str, Any], at: int) -> dict[str, Any] | None:
-    ceasefire, period = ceasefire_from_row(row)
-    found = [
-        Incident(
-            key=r[0],
-            event_id=r[1],
-            position=r[2],
-            occurred_at=r[3],
-            happened_at=r[4],
-            kind=r[5],
-            window=(r[6], r[7]),
-            attributed=tuple(json.loads(r[8])),
-            certain=bool(r[9]),
+def _versions(db: sqlite_utils.Database, as_of: int | None) -> tuple[list[str], list[Any]]:
+    """The clauses that pick the version of each item current now, or at ``as_of``."""
+    if as_of is None:
+        return ["valid_to IS NULL"], []
+    clauses = ["valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)"]
+    params: list[Any] = [as_of, as_of]
+    # No row written by then occurred later than the frontier of the page that held
+    # as_of: bounding the scan there keeps a page near the end of what was known as
+    # fast as any other (without it, every later row was read and discarded).
+    bound = db.execute(
+        "SELECT max_occurred_us FROM frontier WHERE position >= ? ORDER BY position LIMIT 1",
+        [as_of],
+    ).fetchone()
+    if bound is not None:
+        clauses.append("occurred_us <= ?")
+        params.append(bound[0])
+    return clauses, params
+
+
+def _filters(where: TimelineFilter) -> Iterator[tuple[str, list[Any]]]:
+    """A clause and its parameters for each filter that is set."""
+    if where.conflict is not None:
+        yield "conflict = ?", [where.conflict]
+    if where.types:
+        yield f"type IN ({','.join('?' * len(where.types))})", list(where.types)
+    if where.actor is not None:
+        # ``actors`` is a compact JSON array; an element is matched as ,"name", in the text
+        # between the brackets. (json_each would cut a name at a NUL character.)
+        yield (
+            "instr(',' || substr(actors, 2, length(actors) - 2) || ',', ?) > 0",
+            ["," + json.dumps(where.actor) + ","],
         )
-        for r in db.execute(
-            "SELECT key, event_id, position, occurred_us, happened_us, kind, window_start, "
-            "window_end, attributed, certain FROM breaches "
-            "WHERE conflict = ? AND ceasefire_id = ? AND window_end <= ?",
-            [ceasefire.conflict, ceasefire.ceasefire_id, at],
-        ).fetchall()
-    ]
+    if where.location is not None:
+        yield "location = ?", [where.location]
+    if where.from_us is not None:
+        yield "occurred_us >= ?", [where.from_us]
+    if where.to_us is not None:
+        yield "occurred_us <= ?", [where.to_us]
+    if where.bbox is not None:
+        min_lon, min_lat, max_lon, max_lat = where.bbox
+        yield "lat BETWEEN ? AND ?", [min_lat, max_lat]
+        if min_lon <= max_lon:
+            yield "lon BETWEEN ? AND ?", [min_lon, max_lon]
+        else:  # the box crosses the antimeridian
+            yield "(lon >= ? OR lon <= ?)", [min_lon, max_lon]
+    if not where.include_retracted:
+        yield "retracted = 0", []
+
+
+def _status(db: sqlite_utils.Database, row: dict[str, Any], at: int) -> dict[str, Any] | None:
+    return _status_of(db, *ceasefire_from_row(row), at)
+
+
+def _status_of(
+    db: sqlite_utils.Database, ceasefire: Ceasefire, period: Period, at: int
+) -> dict[str, Any] | None:
+    rows = db.execute(
+        f"SELECT {_BREACH_COLUMNS} FROM breaches "
+        "WHERE conflict = ? AND ceasefire_id = ? AND window_end <= ?",
+        [ceasefire.conflict, ceasefire.ceasefire_id, at],
+    ).fetchall()
+    found = [_incident(BreachRow(*row)) for row in rows]
     return status_at(ceasefire, period, found, at)
+
+
+_BREACH_COLUMNS = ", ".join(BreachRow._fields)
+
+
+def _incident(row: BreachRow) -> Incident:
+    return Incident(
+        key=row.key,
+        event_id=row.event_id,
+        position=row.position,
+        occurred_at=row.occurred_us,
+        happened_at=row.happened_us,
+        kind=row.kind,
+        window=(row.window_start, row.window_end),
+        attributed=tuple(json.loads(row.attributed)),
+        certain=bool(row.certain),
+    )
 
 
 def _statuses_as_of(
@@ -148,17 +171,6 @@ def _statuses_as_of(
         if status is not None:
             answers.append((ceasefire, status))
     return answers
-
-
-def _in_effect(at: int) -> Callable[[Ceasefire, Period], bool]:
-    def wanted(ceasefire: Ceasefire, period: Period) -> bool:
-        return (
-            ceasefire.agreed_at <= at
-            and period.start <= at
-            and (period.stop is None or at < period.stop)
-        )
-
-    return wanted
 
 
 def ceasefire_status(
@@ -217,20 +229,20 @@ def conflict_status(
 ) -> dict[str, Any]:
     """The ceasefire in effect at ``at`` (the latest start wins), if any."""
     if as_of is not None:
-        found = _statuses_as_of(db, conflict, at, as_of, _in_effect(at))
+        found = _statuses_as_of(db, conflict, at, as_of, lambda c, p: in_effect(c, p, at))
+        found.sort(key=lambda pair: (pair[0].start, pair[0].position))
+        statuses = [status for _, status in found]
+    else:
+        # The index on (conflict, start_us) narrows the rows; the rule decides.
+        rows = db.table("ceasefires").rows_where(
+            "conflict = ? AND start_us <= ?", [conflict, at], order_by="start_us, position"
+        )
+        pairs = [ceasefire_from_row(row) for row in rows]
         statuses = [
             status
-            for _, status in sorted(found, key=lambda pair: (pair[0].start, pair[0].position))
+            for ceasefire, period in pairs
+            if in_effect(ceasefire, period, at)
+            and (status := _status_of(db, ceasefire, period, at)) is not None
         ]
-    else:
-        rows = db.table("ceasefires").rows_where(
-            "conflict = ? AND agreed_us <= ? AND start_us <= ? AND (stop_us IS NULL "
-            "OR stop_us > ?)",
-            [conflict, at, at, at],
-            order_by="start_us, position",
-        )
-        statuses = [status for row in rows if (status := _status(db, row, at)) is not None]
-    in_effect = [s for s in statuses if s["status"] in ("holding", "violated")]
-    current = in_effect[-1] if in_effect else None
-    state = f"ceasefire_{current['status']}" if current else "no_ceasefire"
+    state, current = conflict_state(statuses)
     return {"conflict": conflict, "state": state, "ceasefire": current}

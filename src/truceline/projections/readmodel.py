@@ -36,7 +36,7 @@ from eventsourcing.sqlite import (
 
 from truceline.application.log import Entry
 from truceline.projections.ceasefires import Touched, rebuild_ceasefires, recompute_ceasefires
-from truceline.projections.tables import PROJECTION_INDEXES, SCHEMA, SERVING_INDEXES
+from truceline.projections.tables import PROJECTION_INDEXES, SERVING_INDEXES, create_tables
 from truceline.projections.timeline import TimelineWriter
 
 TRACKING_NAME = "Truceline"
@@ -82,12 +82,9 @@ class ReadModel(SQLiteTrackingRecorder):
     def create_table(self) -> None:
         super().create_table()
         with self.datastore.transaction(commit=True) as c:
-            db = database(c)
-            for name, (columns, options) in SCHEMA.items():
-                if not db[name].exists():
-                    db.create_table(name, columns, **options)
-            for statement in (*PROJECTION_INDEXES, *SERVING_INDEXES):
-                c.execute(statement)
+            create_tables(database(c))
+            for index in (*PROJECTION_INDEXES, *SERVING_INDEXES):
+                c.execute(index.create)
 
     def position(self) -> int:
         return self.max_tracking_id(TRACKING_NAME) or 0
@@ -146,10 +143,9 @@ class ReadModel(SQLiteTrackingRecorder):
         """
         if self.position() != 0:
             raise ValueError("a bulk build starts from an empty read model")
-        names = [statement.split()[5] for statement in SERVING_INDEXES]
         with self.datastore.transaction(commit=True) as c:
-            for name in names:
-                c.execute(f"DROP INDEX IF EXISTS {name}")
+            for index in SERVING_INDEXES:
+                c.execute(f"DROP INDEX IF EXISTS {index.name}")
         self._bulk = set()
         try:
             yield
@@ -159,8 +155,8 @@ class ReadModel(SQLiteTrackingRecorder):
         finally:
             self._bulk = None
             with self.datastore.transaction(commit=True) as c:
-                for statement in SERVING_INDEXES:
-                    c.execute(statement)
+                for index in SERVING_INDEXES:
+                    c.execute(index.create)
 
     @contextmanager
     def reading(self) -> Iterator[sqlite_utils.Database]:

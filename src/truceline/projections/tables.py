@@ -6,138 +6,183 @@ bulk go through :func:`insert_rows`, see there why.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
-SCHEMA: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-    "timeline": (
-        {
-            "event_id": str,
-            "valid_from": int,
-            "valid_to": int,
-            "position": int,
-            "type": str,
-            "conflict": str,
-            "occurred_us": int,
-            "occurred_at": str,
-            "window_start": int,
-            "window_end": int,
-            "ceasefire_id": str,
-            "incident_event_id": str,
-            "location": str,
-            "lat": float,
-            "lon": float,
-            "actors": str,
-            "corrected": int,
-            "retracted": int,
-            "item": str,
-            "original": str,
-        },
-        {"pk": ("event_id", "valid_from")},
-    ),
-    "amendments": (
-        {
-            "event_id": str,
-            "target_event_id": str,
-            "position": int,
-            "kind": str,
-            "changes": str,
-            "retracted": int,
-        },
-        {"pk": "event_id"},
-    ),
-    "ceasefires": (
-        {
-            "conflict": str,
-            "ceasefire_id": str,
-            "event_id": str,
-            "position": int,
-            "parties": str,
-            "mediators": str,
-            "agreed_us": int,
-            "effective_us": int,
-            "ends_us": int,
-            "start_us": int,
-            "stop_us": int,
-            "stop_reason": str,
-            "superseded_by": str,
-        },
-        {"pk": ("conflict", "ceasefire_id")},
-    ),
-    "breaches": (
-        {
-            "conflict": str,
-            "ceasefire_id": str,
-            "key": str,
-            "event_id": str,
-            "position": int,
-            "occurred_us": int,
-            "happened_us": int,
-            "kind": str,
-            "window_start": int,
-            "window_end": int,
-            "attributed": str,
-            "certain": int,
-        },
-        {"pk": ("conflict", "ceasefire_id", "key")},
-    ),
-    "log_meta": ({"id": int, "position": int, "hash": str}, {"pk": "id"}),
-    # After each page: the latest occurred_us of any timeline row written so far. An
-    # as_of query reads no row beyond it, so its index scan stops there instead of
-    # walking every later row (recorded after as_of) only to discard it.
-    "frontier": ({"position": int, "max_occurred_us": int}, {"pk": "position"}),
+from truceline.application.log import column_types
+
+
+class TimelineRow(NamedTuple):
+    """One version of a timeline item: current from log position ``valid_from`` until
+    ``valid_to`` (None: still current)."""
+
+    event_id: str
+    valid_from: int
+    valid_to: int | None
+    position: int
+    type: str
+    conflict: str
+    occurred_us: int
+    occurred_at: str
+    window_start: int
+    window_end: int
+    ceasefire_id: str | None
+    incident_event_id: str | None
+    location: str | None
+    lat: float | None
+    lon: float | None
+    actors: str  # a compact JSON array of names
+    corrected: int
+    retracted: int
+    item: str  # the item as JSON text (see jsontext)
+    original: str | None  # the event as first recorded, kept once amended
+
+
+class AmendmentRow(NamedTuple):
+    """A correction or retraction, by the event it amends."""
+
+    event_id: str
+    target_event_id: str
+    position: int
+    kind: str
+    changes: str  # JSON text
+    retracted: int
+
+
+class CeasefireRow(NamedTuple):
+    """An agreed, unretracted ceasefire and its period in effect."""
+
+    conflict: str
+    ceasefire_id: str
+    event_id: str
+    position: int
+    parties: str  # JSON text
+    mediators: str  # JSON text
+    agreed_us: int
+    effective_us: int
+    ends_us: int | None
+    start_us: int
+    stop_us: int | None
+    stop_reason: str | None
+    superseded_by: str | None
+
+
+class BreachRow(NamedTuple):
+    """One incident that (possibly) breaks one ceasefire."""
+
+    conflict: str
+    ceasefire_id: str
+    key: str
+    event_id: str
+    position: int
+    occurred_us: int
+    happened_us: int
+    kind: str
+    window_start: int
+    window_end: int
+    attributed: str  # a JSON array of names
+    certain: int
+
+
+class LogMetaRow(NamedTuple):
+    id: int
+    position: int
+    hash: str
+
+
+class FrontierRow(NamedTuple):
+    """After each page: the latest occurred_us of any timeline row written so far. An
+    as_of query reads no row beyond it, so its index scan stops there instead of walking
+    every later row (recorded after as_of) only to discard it."""
+
+    position: int
+    max_occurred_us: int
+
+
+# Each table: its row and its primary key.
+TABLES: dict[str, tuple[type[Any], str | tuple[str, ...]]] = {
+    "timeline": (TimelineRow, ("event_id", "valid_from")),
+    "amendments": (AmendmentRow, "event_id"),
+    "ceasefires": (CeasefireRow, ("conflict", "ceasefire_id")),
+    "breaches": (BreachRow, ("conflict", "ceasefire_id", "key")),
+    "log_meta": (LogMetaRow, "id"),
+    "frontier": (FrontierRow, "position"),
 }
 
+
+def create_tables(db: sqlite_utils.Database) -> None:
+    """Create the tables that do not exist yet (sqlite-utils: every column nullable)."""
+    for name, (row, pk) in TABLES.items():
+        if not db[name].exists():
+            columns = {column: kind for column, (kind, _) in column_types(row).items()}
+            db.create_table(name, columns, pk=pk)
+
+
+@dataclass(frozen=True)
+class Index:
+    """A secondary index, declared by name."""
+
+    name: str
+    table: str
+    columns: tuple[str, ...]
+    where: str | None = None
+
+    @property
+    def create(self) -> str:
+        where = f" WHERE {self.where}" if self.where else ""
+        return (
+            f"CREATE INDEX IF NOT EXISTS {self.name} ON {self.table} "
+            f"({', '.join(self.columns)}){where}"
+        )
+
+
+_CURRENT = "valid_to IS NULL"
 # One index per query the API serves (current rows only: valid_to IS NULL). A bulk
 # build drops these and creates them once at the end: kept live, indexes cut the insert
 # rate several times over.
 SERVING_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS timeline_order ON timeline (occurred_us, position) "
-    "WHERE valid_to IS NULL",
-    "CREATE INDEX IF NOT EXISTS timeline_conflict ON timeline (conflict, occurred_us, position) "
-    "WHERE valid_to IS NULL",
-    "CREATE INDEX IF NOT EXISTS timeline_type ON timeline (type, occurred_us, position) "
-    "WHERE valid_to IS NULL",
-    "CREATE INDEX IF NOT EXISTS timeline_location ON timeline (location, occurred_us, position) "
-    "WHERE valid_to IS NULL",
-    "CREATE INDEX IF NOT EXISTS ceasefires_start ON ceasefires (start_us, conflict)",
+    Index("timeline_order", "timeline", ("occurred_us", "position"), _CURRENT),
+    Index("timeline_conflict", "timeline", ("conflict", "occurred_us", "position"), _CURRENT),
+    Index("timeline_type", "timeline", ("type", "occurred_us", "position"), _CURRENT),
+    Index("timeline_location", "timeline", ("location", "occurred_us", "position"), _CURRENT),
+    Index("ceasefires_start", "ceasefires", ("start_us", "conflict")),
     # as_of reads every version, current or not
-    "CREATE INDEX IF NOT EXISTS timeline_asof_order ON timeline (occurred_us, position)",
-    "CREATE INDEX IF NOT EXISTS timeline_asof_conflict ON timeline "
-    "(conflict, occurred_us, position)",
-    "CREATE INDEX IF NOT EXISTS timeline_asof_windows ON timeline (conflict, type, window_start)",
-    "CREATE INDEX IF NOT EXISTS timeline_asof_reports ON timeline (conflict, ceasefire_id, type)",
+    Index("timeline_asof_order", "timeline", ("occurred_us", "position")),
+    Index("timeline_asof_conflict", "timeline", ("conflict", "occurred_us", "position")),
+    Index("timeline_asof_windows", "timeline", ("conflict", "type", "window_start")),
+    Index("timeline_asof_reports", "timeline", ("conflict", "ceasefire_id", "type")),
 )
 # The indexes the projection itself reads through, always kept.
 PROJECTION_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS timeline_windows ON timeline "
-    "(conflict, type, window_start) WHERE valid_to IS NULL",
-    "CREATE INDEX IF NOT EXISTS timeline_reports ON timeline (conflict, ceasefire_id, type) "
-    "WHERE valid_to IS NULL AND ceasefire_id IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS timeline_current ON timeline (event_id) WHERE valid_to IS NULL",
-    "CREATE INDEX IF NOT EXISTS amendments_target ON amendments (target_event_id, position)",
-    "CREATE INDEX IF NOT EXISTS ceasefires_periods ON ceasefires (conflict, start_us)",
-    "CREATE INDEX IF NOT EXISTS breaches_cut ON breaches (conflict, ceasefire_id, window_end)",
+    Index("timeline_windows", "timeline", ("conflict", "type", "window_start"), _CURRENT),
+    Index(
+        "timeline_reports",
+        "timeline",
+        ("conflict", "ceasefire_id", "type"),
+        f"{_CURRENT} AND ceasefire_id IS NOT NULL",
+    ),
+    Index("timeline_current", "timeline", ("event_id",), _CURRENT),
+    Index("amendments_target", "amendments", ("target_event_id", "position")),
+    Index("ceasefires_periods", "ceasefires", ("conflict", "start_us")),
+    Index("breaches_cut", "breaches", ("conflict", "ceasefire_id", "window_end")),
 )
-
-
-OCCURRED_US = list(SCHEMA["timeline"][0]).index("occurred_us")  # in a timeline row tuple
 
 
 @cache
 def _insert_statement(table: str) -> str:
-    columns = SCHEMA[table][0]
+    columns = TABLES[table][0]._fields
     return (
         f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in columns)}) "
         f"VALUES ({', '.join('?' * len(columns))})"
     )
 
 
-def insert_rows(db: sqlite_utils.Database, table: str, rows: Iterable[Sequence[Any]]) -> None:
-    """Insert rows given as tuples in the column order of :data:`SCHEMA`.
+def insert_rows(db: sqlite_utils.Database, table: str, rows: Iterable[tuple[Any, ...]]) -> None:
+    """Insert rows of the table's row type (a named tuple, so in its column order).
 
     Why not sqlite-utils' ``insert_all``: each call checks that the table exists and what
     SQLite supports, and converts every value in Python (about 1.8 ms a call and 30

@@ -17,7 +17,7 @@ from truceline.domain.timeline import AMENDMENT_TYPES, actors, amend, item, wind
 from truceline.domain.times import parse_utc, to_micros
 from truceline.projections import jsontext
 from truceline.projections.ceasefires import Touched
-from truceline.projections.tables import OCCURRED_US, insert_rows
+from truceline.projections.tables import AmendmentRow, TimelineRow, insert_rows
 
 
 class TimelineWriter:
@@ -32,7 +32,7 @@ class TimelineWriter:
     def __init__(self, db: sqlite_utils.Database, touched: Touched):
         self.db = db
         self.touched = touched
-        self.items: list[tuple[Any, ...]] = []
+        self.items: list[TimelineRow] = []
         self.amendments: list[Entry] = []
         self.latest: int | None = None  # the latest occurred_us of the rows written
 
@@ -44,20 +44,20 @@ class TimelineWriter:
             self.items.append(_row(event, entry.position, entry.position, self.touched))
 
     def flush(self) -> None:
-        written = [row[OCCURRED_US] for row in self.items]
+        written = [row.occurred_us for row in self.items]
         if self.items:
             insert_rows(self.db, "timeline", self.items)
             self.items = []
         for entry in self.amendments:
             row = _amend(self.db, entry, self.touched)
             if row is not None:
-                written.append(row[OCCURRED_US])
+                written.append(row.occurred_us)
         self.amendments = []
         if written:
             self.latest = max(written) if self.latest is None else max(self.latest, *written)
 
 
-def _amend(db: sqlite_utils.Database, entry: Entry, touched: Touched) -> tuple[Any, ...] | None:
+def _amend(db: sqlite_utils.Database, entry: Entry, touched: Touched) -> TimelineRow | None:
     """Record a correction or retraction; the new row of the item it changes, if any."""
     event = entry.event
     target_id = event.get("corrects_event_id") or event["retracts_event_id"]
@@ -65,13 +65,13 @@ def _amend(db: sqlite_utils.Database, entry: Entry, touched: Touched) -> tuple[A
         db,
         "amendments",
         [
-            (
-                event["event_id"],
-                target_id,
-                entry.position,
-                event["type"],
-                json.dumps(event.get("changes", {})),
-                0,
+            AmendmentRow(
+                event_id=event["event_id"],
+                target_event_id=target_id,
+                position=entry.position,
+                kind=event["type"],
+                changes=json.dumps(event.get("changes", {})),
+                retracted=0,
             )
         ],
     )
@@ -88,7 +88,7 @@ def _amend(db: sqlite_utils.Database, entry: Entry, touched: Touched) -> tuple[A
 
 def _recompute_item(
     db: sqlite_utils.Database, event_id: str, at_position: int, touched: Touched
-) -> tuple[Any, ...] | None:
+) -> TimelineRow | None:
     current = db.execute(
         "SELECT original, position, item FROM timeline WHERE event_id = ? AND valid_to IS NULL",
         [event_id],
@@ -141,31 +141,33 @@ def _row(
     corrected: bool = False,
     retracted: bool = False,
     original: dict[str, Any] | None = None,
-) -> tuple[Any, ...]:
+) -> TimelineRow:
     """The timeline row of one version of an item; notes it in ``touched``."""
     current = item(event, position, corrected=corrected, retracted=retracted)
     start, end = span = window(event)
     touched.add(current, span)
     location = event.get("location") or {}
-    return (  # the columns of tables.SCHEMA["timeline"], in order
-        event["event_id"],
-        valid_from,
-        None,  # valid_to
-        position,
-        event["type"],
-        event["conflict"],
-        to_micros(parse_utc(event["occurred_at"])),
-        event["occurred_at"],
-        start,
-        end,
-        event.get("ceasefire_id"),
-        event.get("incident_event_id"),
-        location.get("name"),
-        location.get("lat"),
-        location.get("lon"),
-        json.dumps(actors(event), separators=(",", ":")),
-        int(corrected),
-        int(retracted),
-        jsontext.dumps(current),
-        jsontext.dumps(original) if original is not None and (corrected or retracted) else None,
+    return TimelineRow(
+        event_id=event["event_id"],
+        valid_from=valid_from,
+        valid_to=None,
+        position=position,
+        type=event["type"],
+        conflict=event["conflict"],
+        occurred_us=to_micros(parse_utc(event["occurred_at"])),
+        occurred_at=event["occurred_at"],
+        window_start=start,
+        window_end=end,
+        ceasefire_id=event.get("ceasefire_id"),
+        incident_event_id=event.get("incident_event_id"),
+        location=location.get("name"),
+        lat=location.get("lat"),
+        lon=location.get("lon"),
+        actors=json.dumps(actors(event), separators=(",", ":")),
+        corrected=int(corrected),
+        retracted=int(retracted),
+        item=jsontext.dumps(current),
+        original=(
+            jsontext.dumps(original) if original is not None and (corrected or retracted) else None
+        ),
     )
