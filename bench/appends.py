@@ -225,7 +225,7 @@ def _in_process(database_url: str, group: bool, run: int, count: int = 4_000) ->
     app = Truceline(Settings(database_url=database_url))
     committer = GroupCommitter(app, max_group_events=20_000 if group else 1)
     requests = [
-        AppendRequest([parse_event(event)], "bench", single=True)
+        AppendRequest([parse_event(event)], "bench")
         for event in _batch(count, run)["events"]
     ]
     began = time.perf_counter()

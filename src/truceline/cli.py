@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import IO, Annotated, Any
 
@@ -20,7 +20,7 @@ from rich.table import Table
 from truceline.application.app import ImportFailed, Truceline
 from truceline.application.audit import ChainReport, verify_chain
 from truceline.application.keys import ROLES, create_key
-from truceline.domain.times import TimeError, parse_time
+from truceline.domain.errors import Invalid
 from truceline.domain.validation import as_posted
 from truceline.projections.audit import consistent
 from truceline.projections.audit import replay as replay_into
@@ -55,8 +55,25 @@ def _error(message: str) -> None:
     err.print("[red]error:[/red] " + escape(message))
 
 
-def _application() -> Truceline:
-    return Truceline(Settings())
+@contextmanager
+def _opened() -> Iterator[tuple[Settings, Truceline]]:
+    """How every command starts: the settings from ``TRUCELINE_*`` variables and the
+    application on them, closed when the command is done."""
+    settings = Settings()
+    application = Truceline(settings)
+    try:
+        yield settings, application
+    finally:
+        application.close()
+
+
+@contextmanager
+def _read_model(path: str) -> Iterator[ReadModel]:
+    read_model = ReadModel(path)
+    try:
+        yield read_model
+    finally:
+        read_model.close()
 
 
 @app.command()
@@ -70,10 +87,8 @@ def serve(
 
     # Create the store's tables and check the read model once, before several workers
     # would race to do it.
-    settings = Settings()
-    application = Truceline(settings)
-    open_read_model(application, read_model_path(settings)).close()
-    application.close()
+    with _opened() as (settings, application):
+        open_read_model(application, read_model_path(settings)).close()
     uvicorn.run(
         "truceline.api:create_app_from_env",
         factory=True,
@@ -93,11 +108,8 @@ def keys_create(
     if role not in ROLES:
         _error(f"unknown role {role!r}: one of {', '.join(ROLES)}")
         raise typer.Exit(2)
-    application = _application()
-    try:
+    with _opened() as (_settings, application):
         key, token = create_key(application.store, name, role)
-    finally:
-        application.close()
     print(
         f"created {key.role} key {key.key_id} ({key.name}); "
         "keep the secret below, it is not shown again"
@@ -108,11 +120,8 @@ def keys_create(
 @keys_app.command("list")
 def keys_list() -> None:
     """List keys (never their secrets)."""
-    application = _application()
-    try:
+    with _opened() as (_settings, application):
         rows = application.store.list_keys()
-    finally:
-        application.close()
     columns = ("key_id", "name", "role", "created_at", "revoked_at")
     out = Console()
     if not out.is_terminal:  # piped: tab-separated lines, never cut to a width
@@ -135,11 +144,8 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key's id, key_..
 
     from truceline.domain.times import format_utc
 
-    application = _application()
-    try:
+    with _opened() as (_settings, application):
         done = application.store.revoke_key(key_id, format_utc(datetime.now(UTC)))
-    finally:
-        application.close()
     if not done:
         _error(f"no active key {key_id!r}")
         raise typer.Exit(1)
@@ -192,16 +198,13 @@ def import_(
         if show
         else None
     )
-    application = _application()
     try:
-        with progress or nullcontext(), stream:
+        with _opened() as (_settings, application), progress or nullcontext(), stream:
             lines = _lines(stream, progress, size)
             count = application.import_events(lines, f"local:{getpass.getuser()}")
     except ImportFailed as failure:
         _error(f"{failure}; nothing was imported")
         raise typer.Exit(1) from None
-    finally:
-        application.close()
     print(f"imported {count} new event{'' if count == 1 else 's'}")
 
 
@@ -210,35 +213,27 @@ def export(
     out: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
 ) -> None:
     """Write the log as NDJSON in log order: position, recorded_at, recorded_by, hash, event."""
-    application = _application()
-    target = out.open("w", encoding="utf-8") if out else sys.stdout
-    try:
-        for entry in application.store.iter_entries():
-            target.write(json.dumps(entry.as_dict(), ensure_ascii=False) + "\n")
-    finally:
-        application.close()
-        if out:
-            target.close()
+    with _opened() as (_settings, application):
+        target = out.open("w", encoding="utf-8") if out else sys.stdout
+        try:
+            for entry in application.store.iter_entries():
+                target.write(json.dumps(entry.as_dict(), ensure_ascii=False) + "\n")
+        finally:
+            if out:
+                target.close()
 
 
 @app.command()
 def rebuild() -> None:
     """Rebuild the read models from the log (stop the server first)."""
-    settings = Settings()
-    application = Truceline(settings)
-    target = read_model_path(settings)
-    scratch = target + ".rebuild"
-    remove_files(scratch)
-    read_model = ReadModel(scratch)
-    follower = Follower(application, read_model, page_size=BULK_PAGE_SIZE)
-    progress = _event_progress()
-    try:
-        with progress:
+    with _opened() as (settings, application):
+        target = read_model_path(settings)
+        scratch = target + ".rebuild"
+        remove_files(scratch)
+        with _read_model(scratch) as read_model, _event_progress() as progress:
+            follower = Follower(application, read_model, page_size=BULK_PAGE_SIZE)
             task = progress.add_task("projecting", total=application.log_position())
             count = follower.catch_up(lambda n: progress.advance(task, n), bulk=True)
-    finally:
-        read_model.close()
-        application.close()
     # The finished file replaces the old one only now: a failed rebuild changes nothing.
     remove_files(target)
     os.replace(scratch, target)
@@ -256,15 +251,9 @@ def verify(
             report = verify_chain(_export_entry(line) for line in lines if line.strip())
         _report_chain(report)
         raise typer.Exit(0 if report.ok else 1)
-    settings = Settings()
-    application = Truceline(settings)
-    read_model = ReadModel(read_model_path(settings))
-    try:
+    with _opened() as (settings, application), _read_model(read_model_path(settings)) as read:
         report = application.verify_chain()
-        projections_ok, position = consistent(application, read_model)
-    finally:
-        read_model.close()
-        application.close()
+        projections_ok, position = consistent(application, read)
     _report_chain(report)
     print(
         f"read models at position {position}: "
@@ -299,23 +288,15 @@ def replay(
     out: Annotated[Path, typer.Option(help="the SQLite file to write")],
 ) -> None:
     """Write the read models as they stood at a past position or time, to a new file."""
-    application = Truceline(Settings())
-    try:
-        if as_of.isascii() and as_of.isdigit():
-            position = int(as_of)
-        else:
-            try:
-                position = application.position_at(parse_time(as_of, None).utc)
-            except TimeError as error:
-                _error(f"--as-of: {error}")
-                raise typer.Exit(2) from None
-        position = min(position, application.log_position())
-        progress = _event_progress()
-        with progress:
+    with _opened() as (_settings, application):
+        try:
+            position = application.knowledge(as_of).position or 0
+        except Invalid as error:
+            _error(f"--as-of: {error.errors[0]['msg']}")
+            raise typer.Exit(2) from None
+        with _event_progress() as progress:
             task = progress.add_task("replaying", total=position)
             count = replay_into(application, position, out, lambda n: progress.advance(task, n))
-    finally:
-        application.close()
     print(f"wrote the read models as of position {position} ({count} events) to {out}")
 
 

@@ -10,7 +10,6 @@ Europe/Kyiv is UTC+2 in early March 2021, so truce-1 takes effect at 10:00Z.
 
 from __future__ import annotations
 
-
 import pytest
 from fastapi.testclient import TestClient
 

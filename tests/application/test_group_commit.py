@@ -10,15 +10,21 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api.test_append import CEASEFIRE, valid_event
-from truceline.application.app import Appended, AppendRequest, IdConflict, Truceline
+from truceline.application.app import (
+    Appended,
+    AppendRequest,
+    IdConflict,
+    InvalidEvents,
+    Rejection,
+    Truceline,
+)
 from truceline.application.group_commit import GroupCommitter
 from truceline.application.log import ChainWriter
-from truceline.domain.errors import Invalid
 from truceline.domain.validation import parse_event
 
 
 def single(event: dict[str, Any]) -> AppendRequest:
-    return AppendRequest([parse_event(event)], recorded_by="group test", single=True)
+    return AppendRequest([parse_event(event)], recorded_by="group test")
 
 
 def appended(result: Appended | Exception) -> Appended:
@@ -43,12 +49,17 @@ def test_each_request_of_a_group_succeeds_or_fails_alone(application: Truceline)
     )
     assert positions(results[0]) == [2]
     assert isinstance(results[1], IdConflict)
-    assert isinstance(results[2], Invalid)
-    assert results[2].errors == [
-        {
-            "loc": ["ceasefire_id"],
-            "msg": f"no ceasefire {CEASEFIRE!r} has been agreed in 'nagorno-karabakh-2020'",
-        }
+    assert isinstance(results[2], InvalidEvents)
+    assert results[2].rejections == [
+        Rejection(
+            0,
+            [
+                {
+                    "loc": ["ceasefire_id"],
+                    "msg": f"no ceasefire {CEASEFIRE!r} has been agreed in 'nagorno-karabakh-2020'",
+                }
+            ],
+        )
     ]
     assert positions(results[3]) == [3]
     assert [e.position for e in application.read_log(0, 10)] == [1, 2, 3]
@@ -77,10 +88,10 @@ def test_a_later_request_sees_what_an_earlier_one_of_the_group_appended(
     assert positions(results[2]) == [2]
     assert positions(results[3]) == [3]
     assert positions(results[4]) == [4]
-    assert isinstance(results[5], Invalid)
-    assert results[5].errors[0]["loc"] == ["ceasefire_id"]
+    assert isinstance(results[5], InvalidEvents)
+    assert results[5].rejections[0].errors[0]["loc"] == ["ceasefire_id"]
     assert positions(results[6]) == [5]
-    assert isinstance(results[7], Invalid)
+    assert isinstance(results[7], InvalidEvents)
     assert [e.event["event_id"] for e in application.read_log(0, 10)] == [
         strike["event_id"],
         appended(results[2]).receipts[0].event_id,

@@ -14,8 +14,7 @@ from typing import TypeVar
 import pytest
 
 from tests.api.test_append import Envelope, valid_event
-from truceline.application.app import Appended, AppendRequest, Truceline
-from truceline.domain.errors import Invalid
+from truceline.application.app import Appended, AppendRequest, InvalidEvents, Truceline
 from truceline.domain.validation import parse_event
 from truceline.settings import Settings
 
@@ -54,7 +53,7 @@ def race(calls: list[Callable[[], T]]) -> list[T | Exception]:
 
 
 def appending(app: Truceline, event: Envelope) -> Callable[[], Appended]:
-    request = AppendRequest([parse_event(event)], recorded_by="race test", single=True)
+    request = AppendRequest([parse_event(event)], recorded_by="race test")
     return lambda: app.append(request)
 
 
@@ -90,8 +89,8 @@ def test_racing_agreements_of_one_ceasefire_id_let_exactly_one_win(
 
         (winner,) = [e for e, r in zip(rivals, results, strict=True) if isinstance(r, Appended)]
         (loser,) = [r for r in results if not isinstance(r, Appended)]
-        assert isinstance(loser, Invalid), loser
-        assert [error["loc"] for error in loser.errors] == [["ceasefire_id"]]
+        assert isinstance(loser, InvalidEvents), loser
+        assert [error["loc"] for r in loser.rejections for error in r.errors] == [["ceasefire_id"]]
         winners.append(winner["event_id"])
 
     entries = application.read_log(0, 1000)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 import truceline
-from truceline.api import audit, events, projections
+from truceline.api import audit, events, health, projections
 from truceline.api.problems import install_problem_handlers, install_store_error_handler
-from truceline.api.schemas import EVENT_COMPONENTS, Health, document_problems
+from truceline.api.schemas import EVENT_COMPONENTS, document_problems
 from truceline.api.security import SecurityHeaders
 from truceline.application.app import Truceline
 from truceline.application.group_commit import GroupCommitter
@@ -54,6 +55,19 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.committer = committer
     app.state.read_model = read_model
     app.state.follower = follower
+    _add_middleware(app, settings)
+    install_problem_handlers(app)
+    install_store_error_handler(app)
+    app.include_router(events.router)
+    app.include_router(projections.router)
+    app.include_router(audit.router)
+
+    app.include_router(health.router)
+    app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
+    return app
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(SecurityHeaders)
     origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]
     if origins:
@@ -63,33 +77,18 @@ def create_app(settings: Settings) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    install_problem_handlers(app)
-    install_store_error_handler(app)
-    app.include_router(events.router)
-    app.include_router(projections.router)
-    app.include_router(audit.router)
 
-    @app.get("/v1/health", response_model=Health, tags=["health"])
-    def health(request: Request) -> dict[str, Any]:
-        """Liveness and how far the log has come; needs no key."""
-        return {
-            "status": "ok",
-            "log_position": request.app.state.app.log_position(),
-            "projection_position": request.app.state.follower.position,
-        }
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes
-            )
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(EVENT_COMPONENTS)
-            document_problems(schema)
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-    return app
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with the event catalogue and problem+json errors."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(EVENT_COMPONENTS)
+        document_problems(schema)
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def create_app_from_env() -> FastAPI:

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from truceline.api.auth import require
 from truceline.api.body import read_json
+from truceline.api.deps import (
+    ApplicationDep,
+    CommitterDep,
+    Reader,
+    SettingsDep,
+    Writer,
+    knowledge_of,
+)
+from truceline.api.params import MAX_INTEGER, AsOf
 from truceline.api.problems import Problem, invalid_problem, invalid_request
-from truceline.api.projections import MAX_INTEGER, AsOf, as_of_position
 from truceline.api.schemas import (
     BATCH_BODY,
     EVENT_BODY,
@@ -21,20 +29,31 @@ from truceline.api.schemas import (
     LogPage,
     Receipt,
 )
-from truceline.application.app import Appended, AppendRequest, IdConflict
-from truceline.application.keys import Key
-from truceline.domain.errors import Invalid
+from truceline.application.app import Appended, AppendRequest, IdConflict, Refused
+from truceline.application.group_commit import GroupCommitter
+from truceline.domain.errors import ErrorDetail, Invalid
 from truceline.domain.validation import parse_event
+from truceline.settings import Settings
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
-
-Writer = Annotated[Key, Depends(require("writer"))]
-Reader = Annotated[Key | None, Depends(require("reader"))]
+_Route = TypeVar("_Route", bound=Callable[..., Any])
 
 
-async def _submit(request: Request, append: AppendRequest) -> Appended:
-    future = request.app.state.committer.submit(append)
-    timeout = request.app.state.settings.append_timeout_seconds
+def located(refused: Refused, *, batch: bool) -> list[ErrorDetail]:
+    """Each refused event's errors, under its index in a batch; a single event's as
+    they are."""
+    return [
+        {"loc": [rejection.index, *error["loc"]] if batch else error["loc"], "msg": error["msg"]}
+        for rejection in refused.rejections
+        for error in rejection.errors
+    ]
+
+
+async def _submit(
+    committer: GroupCommitter, settings: Settings, append: AppendRequest, *, batch: bool
+) -> Appended:
+    future = committer.submit(append)
+    timeout = settings.append_timeout_seconds
     try:
         # shield: a timeout stops the waiting, never the append already queued.
         appended: Appended = await asyncio.wait_for(
@@ -49,48 +68,53 @@ async def _submit(request: Request, append: AppendRequest) -> Appended:
             kind="append-timeout",
             headers={"Retry-After": "1"},
         ) from None
-    except Invalid as error:
-        raise invalid_problem(error.errors) from None
     except IdConflict as error:
+        errors = located(error, batch=batch)
         raise Problem(
             409,
-            error.errors[0]["msg"],
+            errors[0]["msg"],
             title="Event id already used",
             kind="event-id-conflict",
-            errors=error.errors,
+            errors=errors,
         ) from None
+    except Refused as error:
+        raise invalid_problem(located(error, batch=batch)) from None
 
 
-@router.post(
-    "",
-    status_code=201,
-    response_model=Receipt,
-    openapi_extra=EVENT_BODY,
-    responses={200: {"model": Receipt, "description": "a retry: already stored"}},
-)
-async def append_event(request: Request, key: Writer) -> JSONResponse:
+def _append_route(
+    path: str, answer: type[Any], body: dict[str, Any], retry: str
+) -> Callable[[_Route], _Route]:
+    """An append route: 201 with ``answer`` when something was stored, 200 for a retry."""
+    return router.post(
+        path,
+        status_code=201,
+        response_model=answer,
+        openapi_extra=body,
+        responses={200: {"model": answer, "description": retry}},
+    )
+
+
+@_append_route("", Receipt, EVENT_BODY, "a retry: already stored")
+async def append_event(
+    request: Request, key: Writer, settings: SettingsDep, committer: CommitterDep
+) -> JSONResponse:
     """Append one event. The same ``event_id`` with the same content again answers 200."""
-    data = await read_json(request, request.app.state.settings.max_body_bytes)
+    data = await read_json(request, settings.max_body_bytes)
     try:
         event = parse_event(data)
     except Invalid as error:
         raise invalid_problem(error.errors) from None
-    appended = await _submit(request, AppendRequest([event], key.key_id, single=True))
+    appended = await _submit(committer, settings, AppendRequest([event], key.key_id), batch=False)
     return JSONResponse(
         appended.receipts[0].as_dict(), status_code=201 if appended.created else 200
     )
 
 
-@router.post(
-    "/batch",
-    status_code=201,
-    response_model=BatchReceipt,
-    openapi_extra=BATCH_BODY,
-    responses={200: {"model": BatchReceipt, "description": "a retry: all already stored"}},
-)
-async def append_batch(request: Request, key: Writer) -> JSONResponse:
+@_append_route("/batch", BatchReceipt, BATCH_BODY, "a retry: all already stored")
+async def append_batch(
+    request: Request, key: Writer, settings: SettingsDep, committer: CommitterDep
+) -> JSONResponse:
     """Append up to 10,000 events, all or nothing; events may name earlier ones."""
-    settings = request.app.state.settings
     data = await read_json(request, settings.max_batch_body_bytes)
     if not isinstance(data, dict) or not isinstance(data.get("events"), list):
         raise invalid_problem([{"loc": ["events"], "msg": 'the body must be {"events": [...]}'}])
@@ -118,7 +142,7 @@ async def append_batch(request: Request, key: Writer) -> JSONResponse:
             errors.extend(error.prefixed([index]).errors)
     if errors:
         raise invalid_problem(errors)
-    appended = await _submit(request, AppendRequest(events, key.key_id))
+    appended = await _submit(committer, settings, AppendRequest(events, key.key_id), batch=True)
     return JSONResponse(
         {"results": [r.as_dict() for r in appended.receipts]},
         status_code=201 if appended.created else 200,
@@ -127,8 +151,9 @@ async def append_batch(request: Request, key: Writer) -> JSONResponse:
 
 @router.get("", response_model=LogPage)
 def read_log(
-    request: Request,
     _: Reader,
+    application: ApplicationDep,
+    settings: SettingsDep,
     after: Annotated[
         int, Query(ge=0, le=MAX_INTEGER, description="the last position already read")
     ] = 0,
@@ -138,13 +163,10 @@ def read_log(
     """The log in order from ``after``. ``next_after`` is the position to pass as
     ``after`` for the next page (the last one on this page), or null on an empty page.
     With ``as_of``, the log as it ended there."""
-    app = request.app.state.app
-    most = request.app.state.settings.max_page
-    if limit > most:
-        raise invalid_request(["query", "limit"], f"at most {most} entries a page")
-    if as_of is not None:
-        limit = max(0, min(limit, as_of_position(app, as_of) - after))
-    entries = app.read_log(after, limit) if limit else []
+    if limit > settings.max_page:
+        raise invalid_request(["query", "limit"], f"at most {settings.max_page} entries a page")
+    knowledge = knowledge_of(application, as_of)
+    entries = application.read_log(after, limit, knowledge.position)
     return {
         "events": [entry.as_dict() for entry in entries],
         "next_after": entries[-1].position if entries else None,
@@ -156,7 +178,9 @@ def read_log(
     response_model=LogEntryWithHistory,
     responses={404: {"description": "no such event"}},
 )
-def read_event(request: Request, event_id: str, _: Reader, as_of: AsOf = None) -> dict[str, Any]:
+def read_event(
+    event_id: str, _: Reader, application: ApplicationDep, as_of: AsOf = None
+) -> dict[str, Any]:
     """One entry as first recorded, plus the corrections and retraction naming it (with
     ``as_of``, those recorded by then; 404 for an event recorded later)."""
     try:
@@ -165,10 +189,9 @@ def read_event(request: Request, event_id: str, _: Reader, as_of: AsOf = None) -
         raise Problem(
             404, f"no event {event_id!r}: event ids are UUIDs", kind="not-found"
         ) from None
-    app = request.app.state.app
-    last = as_of_position(app, as_of) if as_of is not None else None
-    entry = app.get_entry(canonical)
-    if entry is None or (last is not None and entry.position > last):
+    position = knowledge_of(application, as_of).position if as_of is not None else None
+    entry = application.get_entry(canonical, position)
+    if entry is None:
         raise Problem(404, f"no event {canonical} in the log", kind="not-found")
-    history = [e.as_dict() for e in app.history(canonical) if last is None or e.position <= last]
+    history = [e.as_dict() for e in application.history(canonical, position)]
     return {**entry.as_dict(), "history": history}

@@ -7,48 +7,41 @@ import binascii
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from truceline.api.auth import require
+from truceline.api.deps import (
+    ApplicationDep,
+    FollowerDep,
+    KnowledgeDep,
+    Reader,
+    ReadModelDep,
+    SettingsDep,
+    knowledge_of,
+    wait_until_caught_up,
+)
+from truceline.api.params import MAX_INTEGER, AsOf, MinPosition
 from truceline.api.problems import Problem, invalid_request
 from truceline.application.app import Truceline
-from truceline.application.keys import Key
+from truceline.application.knowledge import world_time
+from truceline.domain.errors import Invalid
 from truceline.domain.events import EVENT_TYPES
 from truceline.domain.timeline import AMENDMENT_TYPES, ITEM_FIELDS
-from truceline.domain.times import TimeError, format_utc, from_micros, parse_time, to_micros
+from truceline.domain.times import format_utc, from_micros
 from truceline.projections import queries
+from truceline.projections.follower import Follower
 from truceline.projections.queries import TimelineFilter
+from truceline.projections.readmodel import ReadModel
+from truceline.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["read models"])
 
-Reader = Annotated[Key | None, Depends(require("reader"))]
-MAX_INTEGER = 2**63 - 1  # SQLite's and PostgreSQL's bigint
 INLINE_PAGE = 100  # JSON pages up to this size are answered on the event loop
-MinPosition = Annotated[
-    int | None,
-    Query(
-        ge=0,
-        le=MAX_INTEGER,
-        description="answer only once the read models have reached this position",
-    ),
-]
-At = Annotated[
-    str | None,
-    Query(description="world time, RFC 3339; default now, or with as_of the time it was recorded"),
-]
-AsOf = Annotated[
-    str | None,
-    Query(
-        description="knowledge time: a log position, or an RFC 3339 time (the last "
-        "position recorded by then); the answer the service gave when the log ended there"
-    ),
-]
 
 TIMELINE_TYPES = frozenset(EVENT_TYPES) - AMENDMENT_TYPES
 _MEDIA = {"csv": "text/csv", "geojson": "application/geo+json", "json": "application/json"}
@@ -56,73 +49,9 @@ _MEDIA = {"csv": "text/csv", "geojson": "application/geo+json", "json": "applica
 
 def _micros(name: str, value: str) -> int:
     try:
-        return to_micros(parse_time(value, None).utc)
-    except TimeError as error:
-        raise invalid_request(["query", name], str(error)) from None
-
-
-def _at(value: str | None) -> int:
-    return _micros("at", value) if value is not None else to_micros(datetime.now(UTC))
-
-
-def _caught_up(request: Request, min_position: int | None) -> None:
-    if min_position is None:
-        return
-    settings = request.app.state.settings
-    if not request.app.state.follower.wait_for(min_position, settings.read_wait_seconds):
-        raise Problem(
-            503,
-            f"the read models have not reached position {min_position} yet",
-            kind="not-caught-up",
-            headers={"Retry-After": "1"},
-        )
-
-
-def _knowledge(
-    request: Request, as_of: str | None, at: str | None, min_position: int | None
-) -> tuple[int, int | None]:
-    """World time ``at`` and knowledge position ``as_of``, once the read models have
-    reached what the answer needs."""
-    if as_of is None:
-        moment = _at(at)
-        _caught_up(request, min_position)
-        return moment, None
-    app = request.app.state.app
-    position = as_of_position(app, as_of)
-    moment = _at(at) if at is not None else _recorded_at(app, position)
-    _caught_up(request, max(position, min_position or 0))
-    return moment, position
-
-
-def _knowledge_position(
-    request: Request, as_of: str | None, min_position: int | None
-) -> int | None:
-    """Only the knowledge position, for answers that need no world time (the timeline):
-    it spares the log read that :func:`_knowledge` makes for ``at``'s default."""
-    position = None if as_of is None else as_of_position(request.app.state.app, as_of)
-    _caught_up(request, min_position if position is None else max(position, min_position or 0))
-    return position
-
-
-def as_of_position(app: Truceline, as_of: str) -> int:
-    """The log position an ``as_of`` names: a position, or the last one recorded by an
-    RFC 3339 time; never past the end of the log."""
-    if as_of.isascii() and as_of.isdigit():
-        # Past the end means the end; a number too long for int() is past it too.
-        position = int(as_of) if len(as_of) <= 18 else MAX_INTEGER
-    else:
-        try:
-            position = app.position_at(parse_time(as_of, None).utc)
-        except TimeError as error:
-            raise invalid_request(["query", "as_of"], str(error)) from None
-    return min(position, app.log_position())
-
-
-def _recorded_at(app: Truceline, position: int) -> int:
-    # An as-of answer must not change with the clock: ``at`` defaults to when the last
-    # entry of that log was recorded.
-    entries = app.read_log(position - 1, 1) if position > 0 else []
-    return to_micros(parse_time(entries[0].recorded_at, None).utc) if entries else 0
+        return world_time(name, value)
+    except Invalid as error:
+        raise invalid_request(["query", name], error.errors[0]["msg"]) from None
 
 
 def _bbox(value: str) -> tuple[float, float, float, float]:
@@ -186,6 +115,10 @@ def _format(request: Request, format_: str | None) -> str:
 async def timeline(
     request: Request,
     _: Reader,
+    settings: SettingsDep,
+    application: ApplicationDep,
+    follower: FollowerDep,
+    read_model: ReadModelDep,
     conflict: str | None = None,
     type: Annotated[list[str] | None, Query(description="repeatable")] = None,
     actor: Annotated[
@@ -206,7 +139,6 @@ async def timeline(
 ) -> Response:
     """Items ordered by occurred_at then position; ``next_cursor`` pages on."""
     kind = _format(request, format)
-    settings = request.app.state.settings
     most = settings.max_page if kind == "json" else settings.max_export_page
     if limit > most:
         raise invalid_request(["query", "limit"], f"at most {most} items a page in {kind.upper()}")
@@ -220,38 +152,53 @@ async def timeline(
         bbox=_bbox(bbox) if bbox is not None else None,
         include_retracted=include_retracted,
     )
+    page = _TimelinePage(request, settings, application, follower, read_model)
     after = _decode_cursor(cursor) if cursor is not None else None
-    page = partial(_timeline_page, request, kind, where, limit, after, as_of, min_position)
+    answer = partial(page.answer, kind, where, limit, after, as_of, min_position)
     if kind == "json" and limit <= INLINE_PAGE and as_of is None and min_position is None:
         # A default page is well under a millisecond of reading the local read-model
         # file: on the event loop it skips the hand-off to a worker thread, which cost
         # more than that (a page's p50 under load: 8.5 -> 5.4 ms). Whatever can wait
         # (min_position, as_of's log lookups) or runs long (exports) still goes there.
-        return page()
-    return await run_in_threadpool(page)
+        return answer()
+    return await run_in_threadpool(answer)
 
 
-def _timeline_page(
-    request: Request,
-    kind: str,
-    where: TimelineFilter,
-    limit: int,
-    after: tuple[int, int] | None,
-    as_of: str | None,
-    min_position: int | None,
-) -> Response:
-    position = _knowledge_position(request, as_of, min_position)
-    with request.app.state.read_model.reading() as db:
-        items, next_key = queries.timeline_page(db, where, limit, after, position)
-    next_cursor = _encode_cursor(next_key) if next_key else None
-    headers = {}
-    if next_cursor:
-        headers["Link"] = f'<{request.url.include_query_params(cursor=next_cursor)}>; rel="next"'
-    if kind == "csv":
-        return Response(_csv(items), media_type="text/csv; charset=utf-8", headers=headers)
-    if kind == "geojson":
-        return JSONResponse(_geojson(items), media_type="application/geo+json", headers=headers)
-    return JSONResponse({"items": items, "next_cursor": next_cursor}, headers=headers)
+@dataclass(frozen=True)
+class _TimelinePage:
+    """What answering one timeline page needs."""
+
+    request: Request
+    settings: Settings
+    application: Truceline
+    follower: Follower
+    read_model: ReadModel
+
+    def answer(
+        self,
+        kind: str,
+        where: TimelineFilter,
+        limit: int,
+        after: tuple[int, int] | None,
+        as_of: str | None,
+        min_position: int | None,
+    ) -> Response:
+        knowledge = knowledge_of(self.application, as_of)
+        wait_until_caught_up(self.follower, self.settings, knowledge, min_position)
+        with self.read_model.reading() as db:
+            items, next_key = queries.timeline_page(db, where, limit, after, knowledge.position)
+        next_cursor = _encode_cursor(next_key) if next_key else None
+        headers = {}
+        if next_cursor:
+            url = self.request.url.include_query_params(cursor=next_cursor)
+            headers["Link"] = f'<{url}>; rel="next"'
+        if kind == "csv":
+            return Response(_csv(items), media_type="text/csv; charset=utf-8", headers=headers)
+        if kind == "geojson":
+            return JSONResponse(
+                _geojson(items), media_type="application/geo+json", headers=headers
+            )
+        return JSONResponse({"items": items, "next_cursor": next_cursor}, headers=headers)
 
 
 def _csv(items: list[dict[str, Any]]) -> str:
@@ -289,34 +236,24 @@ def _geojson(items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
-def _world_and_knowledge(
-    request: Request, at: At = None, as_of: AsOf = None, min_position: MinPosition = None
-) -> tuple[int, int | None]:
-    return _knowledge(request, as_of, at, min_position)
-
-
-# The status reads' shared parameters (at, as_of, min_position), as one dependency.
-When = Annotated[tuple[int, int | None], Depends(_world_and_knowledge)]
-
-
 @router.get("/ceasefires")
 def ceasefires(
-    request: Request, _: Reader, when: When, conflict: str | None = None
+    _: Reader, knowledge: KnowledgeDep, read_model: ReadModelDep, conflict: str | None = None
 ) -> dict[str, Any]:
     """Every ceasefire agreed by ``at``, ordered by the start of its period in effect."""
-    moment, position = when
-    with request.app.state.read_model.reading() as db:
-        return {"items": queries.ceasefire_list(db, conflict, moment, position)}
+    with read_model.reading() as db:
+        items = queries.ceasefire_list(db, conflict, knowledge.at, knowledge.position)
+    return {"items": items}
 
 
 @router.get("/ceasefires/{ceasefire_id}", responses={404: {"description": "no such ceasefire"}})
 def ceasefire(
-    request: Request, ceasefire_id: str, _: Reader, when: When, conflict: str
+    ceasefire_id: str, _: Reader, knowledge: KnowledgeDep, read_model: ReadModelDep, conflict: str
 ) -> dict[str, Any]:
     """One ceasefire's status at world time ``at``."""
-    moment, position = when
-    with request.app.state.read_model.reading() as db:
-        status = queries.ceasefire_status(db, conflict, ceasefire_id, moment, position)
+    moment = knowledge.at
+    with read_model.reading() as db:
+        status = queries.ceasefire_status(db, conflict, ceasefire_id, moment, knowledge.position)
     if status is None:
         raise Problem(
             404,
@@ -328,11 +265,13 @@ def ceasefire(
 
 
 @router.get("/conflicts/{conflict}/status")
-def conflict_status(request: Request, conflict: str, _: Reader, when: When) -> dict[str, Any]:
+def conflict_status(
+    conflict: str, _: Reader, knowledge: KnowledgeDep, read_model: ReadModelDep
+) -> dict[str, Any]:
     """Whether a ceasefire is in effect at ``at``, and which (the latest start wins)."""
-    moment, position = when
-    with request.app.state.read_model.reading() as db:
-        answer = queries.conflict_status(db, conflict, moment, position)
+    moment = knowledge.at
+    with read_model.reading() as db:
+        answer = queries.conflict_status(db, conflict, moment, knowledge.position)
     return {
         "conflict": conflict,
         "at": format_utc(from_micros(moment)),

@@ -10,7 +10,7 @@ lock.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
@@ -18,6 +18,8 @@ from typing import cast
 from eventsourcing.application import Application
 
 from truceline.application.audit import ChainReport, verify_chain
+from truceline.application.knowledge import Knowledge, as_of_position, world_time
+from truceline.application.known import KnownLog, same_content
 from truceline.application.log import (
     Entry,
     LogStore,
@@ -27,23 +29,19 @@ from truceline.application.log import (
     fixed_width_utc,
 )
 from truceline.application.recorded import to_stored_event
-from truceline.domain.errors import ErrorDetail, Invalid
+from truceline.domain.errors import ErrorDetail, Invalid, invalid
 from truceline.domain.references import check_references
-from truceline.domain.timeline import as_corrected
-from truceline.domain.validation import NormalizedEvent, apply_correction, parse_event
+from truceline.domain.times import parse_utc, to_micros
+from truceline.domain.validation import NormalizedEvent, parse_event
 from truceline.settings import Settings, eventsourcing_env
 
 
 @dataclass(frozen=True)
 class AppendRequest:
-    """Events to append all or nothing, already shape-validated by :func:`parse_event`.
-
-    ``single`` requests (``POST /v1/events``) report errors without the index prefix.
-    """
+    """Events to append all or nothing, already shape-validated by :func:`parse_event`."""
 
     events: Sequence[NormalizedEvent]
     recorded_by: str
-    single: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,11 +57,30 @@ class Appended:
         return self.new > 0
 
 
-@dataclass
-class IdConflict(Exception):
-    """An ``event_id`` already stored with other content: answered 409."""
+@dataclass(frozen=True)
+class Rejection:
+    """One refused event: its index in the request, and its errors, located inside it."""
 
-    errors: list[ErrorDetail] = field(default_factory=list)
+    index: int
+    errors: list[ErrorDetail]
+
+
+@dataclass
+class Refused(Exception):
+    """A request refused whole, nothing of it stored: every refused event, by index."""
+
+    rejections: list[Rejection] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "; ".join(f"event {r.index}: {Invalid(r.errors)}" for r in self.rejections)
+
+
+class InvalidEvents(Refused):
+    """Events that break a reference rule of the contract: answered 422."""
+
+
+class IdConflict(Refused):
+    """An ``event_id`` already stored with other content: answered 409."""
 
 
 @dataclass
@@ -94,7 +111,7 @@ class Truceline(Application[uuid.UUID]):
         """Append several independent requests in one transaction (group commit).
 
         Each request succeeds or fails on its own; the answer for each is an
-        :class:`Appended` or the :class:`Invalid` / :class:`IdConflict` that refused it.
+        :class:`Appended` or the :class:`Refused` that refused it.
         """
         results: list[Appended | Exception] = []
         with self.store.writing() as writer:
@@ -106,7 +123,7 @@ class Truceline(Application[uuid.UUID]):
             for request in requests:
                 try:
                     results.append(self._append(writer, request))
-                except (Invalid, IdConflict) as error:
+                except Refused as error:
                     results.append(error)
         return results
 
@@ -118,57 +135,41 @@ class Truceline(Application[uuid.UUID]):
         return result
 
     def _append(self, writer: LogWriter, request: AppendRequest) -> Appended:
+        """Retries first, then the reference checks, then the chain: all or nothing."""
         events = [_with_event_id(event) for event in request.events]
-        receipts: dict[int, Receipt] = {}
-        conflicts: list[ErrorDetail] = []
-        stored = writer.find_events([e["event_id"] for e in events])
-        for index, event in enumerate(events):
-            entry = stored.get(event["event_id"])
-            if entry is None:
-                continue
-            if _same_content(entry, event, stored, writer):
-                receipts[index] = entry.receipt
-            else:
-                conflicts.append(
-                    {
-                        "loc": _loc(request, index, "event_id"),
-                        "msg": (
-                            f"event {event['event_id']} is already in the log, with other content"
-                        ),
-                    }
-                )
-        if conflicts:
-            raise IdConflict(conflicts)
+        receipts = _replayed_receipts(writer, events)
+        new_entries = self._checked_entries(writer, events, receipts, request.recorded_by)
+        if new_entries:
+            new_receipts = writer.append(list(new_entries.values()))
+            receipts.update(zip(new_entries, new_receipts, strict=True))
+        return Appended([receipts[i] for i in range(len(events))], new=len(new_entries))
 
-        known = _Known(writer)
-        errors: list[ErrorDetail] = []
-        new_entries: list[tuple[int, NewEntry]] = []
+    def _checked_entries(
+        self,
+        writer: LogWriter,
+        events: list[NormalizedEvent],
+        replayed: dict[int, Receipt],
+        recorded_by: str,
+    ) -> dict[int, NewEntry]:
+        """The new entries by request index, each event checked against the log and the
+        events before it; raise :class:`InvalidEvents` naming every one refused."""
+        known = KnownLog(writer)
+        rejections: list[Rejection] = []
+        new_entries: dict[int, NewEntry] = {}
         for index, event in enumerate(events):
-            if index in receipts:
-                continue
-            if known.pending_event(event["event_id"]):
-                errors.append(
-                    {
-                        "loc": _loc(request, index, "event_id"),
-                        "msg": "the same event_id appears twice in this request",
-                    }
-                )
+            if index in replayed:
                 continue
             try:
-                event = check_references(event, known)
+                checked = _check(event, known)
             except Invalid as error:
-                prefix = [] if request.single else [index]
-                errors.extend(error.prefixed(prefix).errors)
+                rejections.append(Rejection(index, error.errors))
                 continue
-            known.add(event)
-            stored_event = to_stored_event(self.mapper, event)
-            new_entries.append((index, NewEntry(stored_event, event, request.recorded_by)))
-        if errors:
-            raise Invalid(errors)
-        if new_entries:
-            new_receipts = writer.append([entry for _, entry in new_entries])
-            receipts.update(zip((index for index, _ in new_entries), new_receipts, strict=True))
-        return Appended([receipts[i] for i in range(len(events))], new=len(new_entries))
+            known.add(checked)
+            stored = to_stored_event(self.mapper, checked)
+            new_entries[index] = NewEntry(stored, checked, recorded_by)
+        if rejections:
+            raise InvalidEvents(rejections)
+        return new_entries
 
     def import_events(
         self,
@@ -187,19 +188,7 @@ class Truceline(Application[uuid.UUID]):
         """
         count = 0
         with self.store.writing() as writer:
-            chunk: list[tuple[int, NormalizedEvent]] = []
-            for line, data in lines:
-                try:
-                    event = parse_event(data)
-                except Invalid as error:
-                    raise ImportFailed(line, str(error)) from None
-                chunk.append((line, event))
-                if len(chunk) >= chunk_size:
-                    count += self._import_chunk(writer, chunk, recorded_by)
-                    if on_progress:
-                        on_progress(len(chunk))
-                    chunk = []
-            if chunk:
+            for chunk in _parsed_chunks(lines, chunk_size):
                 count += self._import_chunk(writer, chunk, recorded_by)
                 if on_progress:
                     on_progress(len(chunk))
@@ -211,23 +200,45 @@ class Truceline(Application[uuid.UUID]):
         request = AppendRequest([event for _, event in chunk], recorded_by)
         try:
             appended = self._append(writer, request)
-        except (Invalid, IdConflict) as error:
-            first = error.errors[0]
-            index = cast(int, first["loc"][0])
-            where = ".".join(str(part) for part in first["loc"][1:]) or "(event)"
-            raise ImportFailed(chunk[index][0], f"{where}: {first['msg']}") from None
+        except Refused as error:
+            first = error.rejections[0]
+            detail = first.errors[0]
+            where = ".".join(str(part) for part in detail["loc"]) or "(event)"
+            raise ImportFailed(chunk[first.index][0], f"{where}: {detail['msg']}") from None
         return appended.new
 
     # -- reading ------------------------------------------------------------------------
 
-    def read_log(self, after: int, limit: int) -> list[Entry]:
-        return self.store.read(after, limit)
+    def knowledge(self, as_of: str | None = None, at: str | None = None) -> Knowledge:
+        """The knowledge rule of every read: ``as_of`` (a position or an RFC 3339 time;
+        past the end, the end) to a log position, ``at`` to a world time, found lazily
+        (see :class:`Knowledge`). Raises :class:`Invalid` naming ``as_of`` or ``at``."""
+        position = None
+        if as_of is not None:
+            position = as_of_position(as_of, self.position_at, self.log_position)
+        moment = world_time("at", at) if at is not None else None
+        return Knowledge(position, moment, self._recorded_at)
 
-    def get_entry(self, event_id: str) -> Entry | None:
-        return self.store.find_events([event_id]).get(event_id)
+    def _recorded_at(self, position: int) -> int:
+        entries = self.store.read(position - 1, 1) if position > 0 else []
+        return to_micros(parse_utc(entries[0].recorded_at)) if entries else 0
 
-    def history(self, event_id: str) -> list[Entry]:
-        return self.store.history(event_id)
+    def read_log(self, after: int, limit: int, as_of: int | None = None) -> list[Entry]:
+        """Up to ``limit`` entries after ``after``; with ``as_of``, of the log as it
+        ended at that position."""
+        if as_of is not None:
+            limit = max(0, min(limit, as_of - after))
+        return self.store.read(after, limit) if limit else []
+
+    def get_entry(self, event_id: str, as_of: int | None = None) -> Entry | None:
+        """The entry of that event; None if it is not in the log (as of ``as_of``)."""
+        entry = self.store.find_events([event_id]).get(event_id)
+        return None if entry is None or _later(entry, as_of) else entry
+
+    def history(self, event_id: str, as_of: int | None = None) -> list[Entry]:
+        """The corrections and retractions naming that event, in log order (those
+        recorded by ``as_of``)."""
+        return [e for e in self.store.history(event_id) if not _later(e, as_of)]
 
     def log_position(self) -> int:
         return self.store.max_position()
@@ -241,93 +252,58 @@ class Truceline(Application[uuid.UUID]):
         return verify_chain(e.as_dict() for e in self.store.iter_entries(tolerant=True))
 
 
+def _later(entry: Entry, as_of: int | None) -> bool:
+    return as_of is not None and entry.position > as_of
+
+
 def _with_event_id(event: NormalizedEvent) -> NormalizedEvent:
     if "event_id" in event:
         return event
     return {"type": event["type"], "event_id": str(uuid.uuid4()), **event}
 
 
-def _loc(request: AppendRequest, index: int, name: str) -> list[str | int]:
-    return [name] if request.single else [index, name]
+def _parsed_chunks(
+    lines: Iterable[tuple[int, object]], size: int
+) -> Iterator[list[tuple[int, NormalizedEvent]]]:
+    """(line, event) in chunks of ``size``; :class:`ImportFailed` at a line that is no
+    valid event."""
+    chunk: list[tuple[int, NormalizedEvent]] = []
+    for line, data in lines:
+        try:
+            chunk.append((line, parse_event(data)))
+        except Invalid as error:
+            raise ImportFailed(line, str(error)) from None
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
-def _same_content(
-    entry: Entry, event: NormalizedEvent, found: dict[str, Entry], writer: LogWriter
-) -> bool:
-    """Whether a retry carries what was stored. A correction's ``changes`` are stored
-    normalised against the event as corrected before it, so the retry's are normalised
-    the same way."""
-    stored = entry.event
-    if stored == event:
-        return True
-    if event.get("type") != "correction" or stored.get("type") != "correction":
-        return False
-    target_id = event["corrects_event_id"]
-    target = found.get(target_id) or writer.find_events([target_id]).get(target_id)
-    if target is None:
-        return False
-    earlier = [a.event for a in writer.amendments(target_id) if a.position < entry.position]
-    try:
-        _merged, changes = apply_correction(as_corrected(target.event, earlier), event["changes"])
-    except Invalid:
-        return False
-    return stored == {**event, "changes": changes}
+def _replayed_receipts(writer: LogWriter, events: list[NormalizedEvent]) -> dict[int, Receipt]:
+    """The stored receipts of the events that are retries, by request index; raise
+    :class:`IdConflict` for every event id stored with other content."""
+    receipts: dict[int, Receipt] = {}
+    conflicts: list[Rejection] = []
+    stored = writer.find_events([e["event_id"] for e in events])
+    for index, event in enumerate(events):
+        entry = stored.get(event["event_id"])
+        if entry is None:
+            continue
+        if same_content(entry, event, stored, writer):
+            receipts[index] = entry.receipt
+        else:
+            message = f"event {event['event_id']} is already in the log, with other content"
+            conflicts.append(Rejection(index, [{"loc": ["event_id"], "msg": message}]))
+    if conflicts:
+        raise IdConflict(conflicts)
+    return receipts
 
 
-class _Known:
-    """The log as the reference rules see it: what is stored, plus the events of the
-    request being checked that come before the current one."""
+def _check(event: NormalizedEvent, known: KnownLog) -> NormalizedEvent:
+    """The event to store, once checked against the log and the request so far."""
+    if known.pending_event(event["event_id"]):
+        raise invalid(["event_id"], "the same event_id appears twice in this request")
+    return check_references(event, known)
 
-    def __init__(self, writer: LogWriter):
-        self.writer = writer
-        self.pending: dict[str, NormalizedEvent] = {}
-        self.pending_amendments: dict[str, list[NormalizedEvent]] = {}  # by the id they name
 
-    def add(self, event: NormalizedEvent) -> None:
-        self.pending[event["event_id"]] = event
-        target = event.get("corrects_event_id") or event.get("retracts_event_id")
-        if target is not None:
-            self.pending_amendments.setdefault(target, []).append(event)
-
-    def pending_event(self, event_id: str) -> bool:
-        return event_id in self.pending
-
-    def event(self, event_id: str) -> NormalizedEvent | None:
-        if event_id in self.pending:
-            return self.pending[event_id]
-        entry = self.writer.find_events([event_id]).get(event_id)
-        return None if entry is None else entry.event
-
-    def corrected(self, event_id: str) -> NormalizedEvent | None:
-        original = self.event(event_id)
-        if original is None:
-            return None
-        amendments = [] if event_id in self.pending else self._stored_amendments(event_id)
-        amendments += self.pending_amendments.get(event_id, [])
-        # A retraction in this request may name a stored or pending correction.
-        for correction in [a for a in amendments if a["type"] == "correction"]:
-            amendments += self.pending_amendments.get(correction["event_id"], [])
-        return as_corrected(original, amendments)
-
-    def _stored_amendments(self, event_id: str) -> list[NormalizedEvent]:
-        return [entry.event for entry in self.writer.amendments(event_id)]
-
-    def _live(self, conflict: str, ceasefire_id: str, kind: str) -> list[str]:
-        ids = self.writer.live_ceasefire_events(conflict, ceasefire_id, kind)
-        ids += [
-            event_id
-            for event_id, event in self.pending.items()
-            if event["type"] == kind
-            and event["conflict"] == conflict
-            and event.get("ceasefire_id") == ceasefire_id
-        ]
-        retracted = {
-            e["retracts_event_id"] for e in self.pending.values() if e["type"] == "retraction"
-        }
-        return [event_id for event_id in ids if event_id not in retracted]
-
-    def ceasefire_agreed(self, conflict: str, ceasefire_id: str) -> bool:
-        return bool(self._live(conflict, ceasefire_id, "ceasefire_agreed"))
-
-    def ceasefire_ended(self, conflict: str, ceasefire_id: str) -> bool:
-        return bool(self._live(conflict, ceasefire_id, "ceasefire_ended"))

@@ -36,62 +36,54 @@ def check_references(event: NormalizedEvent, known: Known) -> NormalizedEvent:
     Returns the event to store: for a correction, its ``changes`` normalised against the
     event it corrects.
     """
-    errors: list[ErrorDetail] = []
-    kind, conflict = event["type"], event["conflict"]
-    model = EVENT_TYPES[kind]
-    if "ceasefire_id" in event:
-        ceasefire_id = event["ceasefire_id"]
-        exists = known.ceasefire_agreed(conflict, ceasefire_id)
-        if kind == "ceasefire_agreed" and exists:
-            errors.append(
-                {
-                    "loc": ["ceasefire_id"],
-                    "msg": (
-                        f"ceasefire {ceasefire_id!r} already exists in {conflict!r}: "
-                        "ceasefire ids are unique in their conflict"
-                    ),
-                }
-            )
-        elif kind != "ceasefire_agreed" and not exists:
-            errors.append(
-                {
-                    "loc": ["ceasefire_id"],
-                    "msg": (f"no ceasefire {ceasefire_id!r} has been agreed in {conflict!r}"),
-                }
-            )
-        elif kind == "ceasefire_ended" and known.ceasefire_ended(conflict, ceasefire_id):
-            errors.append(
-                {
-                    "loc": ["ceasefire_id"],
-                    "msg": (
-                        f"ceasefire {ceasefire_id!r} has already been ended: retract that end first"
-                    ),
-                }
-            )
-    errors.extend(_event_reference_errors(event, model.event_references, known))
-    if kind == "correction" and not errors:
-        # Corrections build on each other: checked against the event as corrected so far.
-        target = known.corrected(event["corrects_event_id"])
-        assert target is not None  # checked just above
-        try:
-            merged, changes = apply_correction(target, event["changes"])
-        except Invalid as error:
-            errors.extend(error.errors)
-        else:
-            event = {**event, "changes": changes}
-            # A correction may re-point a reference: the new target must exist too.
-            changed_refs = {
-                field: types
-                for field, types in EVENT_TYPES[target["type"]].event_references.items()
-                if field in changes and field in merged
-            }
-            errors.extend(
-                {"loc": ["changes", *e["loc"]], "msg": e["msg"]}
-                for e in _event_reference_errors(merged, changed_refs, known)
-            )
+    errors = _ceasefire_id_errors(event, known)
+    errors += _event_reference_errors(event, EVENT_TYPES[event["type"]].event_references, known)
+    if event["type"] == "correction" and not errors:
+        event = _checked_correction(event, known)
     if errors:
         raise Invalid(errors)
     return event
+
+
+def _ceasefire_id_errors(event: NormalizedEvent, known: Known) -> list[ErrorDetail]:
+    if "ceasefire_id" not in event:
+        return []
+    kind, conflict, ceasefire_id = event["type"], event["conflict"], event["ceasefire_id"]
+    exists = known.ceasefire_agreed(conflict, ceasefire_id)
+    if kind == "ceasefire_agreed" and exists:
+        msg = (
+            f"ceasefire {ceasefire_id!r} already exists in {conflict!r}: "
+            "ceasefire ids are unique in their conflict"
+        )
+    elif kind != "ceasefire_agreed" and not exists:
+        msg = f"no ceasefire {ceasefire_id!r} has been agreed in {conflict!r}"
+    elif kind == "ceasefire_ended" and known.ceasefire_ended(conflict, ceasefire_id):
+        msg = f"ceasefire {ceasefire_id!r} has already been ended: retract that end first"
+    else:
+        return []
+    return [{"loc": ["ceasefire_id"], "msg": msg}]
+
+
+def _checked_correction(event: NormalizedEvent, known: Known) -> NormalizedEvent:
+    """The correction with its ``changes`` normalised; :class:`Invalid` if applying them
+    leaves no valid event, or re-points a reference at what may not be named."""
+    # Corrections build on each other: checked against the event as corrected so far.
+    target = known.corrected(event["corrects_event_id"])
+    assert target is not None  # the reference was checked before
+    merged, changes = apply_correction(target, event["changes"])
+    # A correction may re-point a reference: the new target must exist too.
+    changed_refs = {
+        field: types
+        for field, types in EVENT_TYPES[target["type"]].event_references.items()
+        if field in changes and field in merged
+    }
+    errors: list[ErrorDetail] = [
+        {"loc": ["changes", *e["loc"]], "msg": e["msg"]}
+        for e in _event_reference_errors(merged, changed_refs, known)
+    ]
+    if errors:
+        raise Invalid(errors)
+    return {**event, "changes": changes}
 
 
 def _event_reference_errors(

@@ -1,0 +1,22 @@
+"""``/v1/health``: liveness, needing no key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from truceline.api.deps import ApplicationDep, FollowerDep
+from truceline.api.schemas import Health
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/v1/health", response_model=Health)
+def health(application: ApplicationDep, follower: FollowerDep) -> dict[str, Any]:
+    """Liveness and how far the log has come; needs no key."""
+    return {
+        "status": "ok",
+        "log_position": application.log_position(),
+        "projection_position": follower.position,
+    }
