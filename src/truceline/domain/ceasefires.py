@@ -208,6 +208,25 @@ def incidents(
     event is absent from it, and counts for nothing).
     """
     inferred = {e.event_id: e for e in candidates if is_inferred(ceasefire, e)}
+    accused, reported = _sort_reports(reports, inferred, named)
+    found: list[Incident | None] = []
+    for event in inferred.values():
+        names = [n for n in (event.perpetrator, event.initiator) if n]
+        names += accused.get(event.event_id, [])
+        found.append(_incident(period, event.event_id, event, event, "inferred", names))
+    for key, group in reported.items():
+        first = group[0]
+        occupied = named.get(key, first)
+        names = [r.accused for r in group if r.accused]
+        found.append(_incident(period, key, first, occupied, "reported", names))
+    return [incident for incident in found if incident is not None]
+
+
+def _sort_reports(
+    reports: Iterable[Observed], inferred: Mapping[str, Observed], named: Mapping[str, Observed]
+) -> tuple[dict[str, list[str]], dict[str, list[Observed]]]:
+    """The accused that reports add to inferred incidents, by event id; and the reported
+    incidents' reports, in log order, by incident key."""
     accused: dict[str, list[str]] = {}
     reported: dict[str, list[Observed]] = {}
     for report in sorted(reports, key=lambda r: r.position):
@@ -220,29 +239,7 @@ def incidents(
             continue
         # Reports naming the same event are one incident; an unnamed report is its own.
         reported.setdefault(target or report.event_id, []).append(report)
-
-    found: list[Incident | None] = []
-    for event in inferred.values():
-        names = [n for n in (event.perpetrator, event.initiator) if n]
-        found.append(
-            _incident(
-                period,
-                event.event_id,
-                event,
-                event,
-                "inferred",
-                names + accused.get(event.event_id, []),
-            )
-        )
-    for key, group in reported.items():
-        first = group[0]
-        occupied = named.get(key, first)
-        found.append(
-            _incident(
-                period, key, first, occupied, "reported", [r.accused for r in group if r.accused]
-            )
-        )
-    return [incident for incident in found if incident is not None]
+    return accused, reported
 
 
 def _incident(
