@@ -3,7 +3,10 @@
 Every store-backed test runs twice, on a SQLite file and on the PostgreSQL server at
 127.0.0.1:5432 (override with TRUCELINE_TEST_POSTGRES_URL). The PostgreSQL database is
 created for this test run and dropped after it; each test starts from an empty schema.
-A server that cannot be reached fails those tests: it never skips them.
+A server that cannot be reached fails those tests: it never skips them. Tests whose
+answers depend only on the read model, which is always SQLite (the ceasefire rules), run
+on the SQLite store alone: they parametrize ``database_url`` indirectly with ``["sqlite"]``
+(``SQLITE_ONLY`` in tests/api/ceasefire_helpers.py).
 """
 
 from __future__ import annotations

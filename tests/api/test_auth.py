@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from tests.api.test_append import (
+from tests.helpers import (
     Headers,
     assert_problem,
     key_id,

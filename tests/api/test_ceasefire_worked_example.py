@@ -13,16 +13,12 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.test_append import Envelope, Headers, assert_problem
-from tests.api.test_ceasefire_rules import Service, expected, tally, verdict
+from tests.api.as_of_logs import EXAMPLE, n
+from tests.api.ceasefire_helpers import SQLITE_ONLY, Service, expected, verdict
+from tests.helpers import Envelope, Headers, assert_problem, tally
 
-EXAMPLE = "example-front-2021"
-
-
-def n(number: int) -> str:
-    """The id of event #N: the one whose ``event_id`` ends in N."""
-    return f"00000000-0000-4000-8000-{number:012d}"
-
+# The answers come from the read model, which is always SQLite: the SQLite store only.
+pytestmark = SQLITE_ONLY
 
 EVENTS: list[Envelope] = [
     {

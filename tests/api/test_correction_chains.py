@@ -40,7 +40,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import event as statistic
 from hypothesis import strategies as st
 
-from tests.api.test_append import Envelope, Headers, assert_problem, new_id, post
+from tests.helpers import Envelope, Headers, assert_problem, new_id, post
 from truceline.domain.ceasefires import Ceasefire, Observed, incidents, periods, status_at
 from truceline.domain.errors import Invalid
 from truceline.domain.timeline import window

@@ -4,6 +4,8 @@ A correction is checked, and its times without offset are read, against the even
 corrected so far: every earlier unretracted correction applied in log order, whether it
 came in an earlier request or earlier in the same batch. Each history runs both ways:
 ``requests`` posts one event per request, ``batch`` posts the whole history at once.
+These depend on the store's append checks, and run on both stores; the last test, of the
+order of ``breach_event_ids``, depends only on the read model and runs on SQLite alone.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.test_append import Envelope, Headers, assert_problem, post, post_batch
-from tests.api.test_ceasefire_rules import (
+from tests.api.ceasefire_helpers import (
+    SQLITE_ONLY,
     Service,
     agreed,
     clash,
@@ -23,9 +25,9 @@ from tests.api.test_ceasefire_rules import (
     expected,
     retraction,
     strike,
-    tally,
     verdict,
 )
+from tests.helpers import Envelope, Headers, assert_problem, post, post_batch, tally
 
 ORDERS = ["requests", "batch"]
 
@@ -223,6 +225,8 @@ def test_as_of_answers_follow_the_corrections_in_log_order(client, writer, reade
 # -- the order of breach_event_ids -------------------------------------------------------------
 
 
+# Ceasefire rules only: the read model answers them, always on SQLite.
+@SQLITE_ONLY
 def test_breach_event_ids_follow_the_listed_events_own_time(client, writer, reader):
     """The reported incident is listed by its report (at 12:00), though the strike it
     names, whose window it occupies, happened at 06:00: by the listed event's own time it

@@ -26,7 +26,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from tests.api.test_append import (
+from tests.helpers import (
     CEASEFIRE,
     CONFLICT,
     PROBLEM_KEYS,

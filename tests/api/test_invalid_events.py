@@ -11,7 +11,7 @@ from _pytest.mark import ParameterSet
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from tests.api.test_append import (
+from tests.helpers import (
     PROBLEM_KEYS,
     Envelope,
     Headers,

@@ -30,8 +30,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.test_append import Envelope, Headers, assert_problem
-from tests.api.test_ceasefire_rules import Service, expected, tally, verdict
+from tests.api.ceasefire_helpers import SQLITE_ONLY, Service, expected, verdict
+from tests.helpers import Envelope, Headers, assert_problem, tally
+
+# The answers come from the read model, which is always SQLite: the SQLite store only.
+pytestmark = SQLITE_ONLY
 
 SEED = Path(__file__).resolve().parents[2] / "events" / "ganja-2020-10-17.ndjson"
 CONFLICT = "nagorno-karabakh-2020"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.test_append import CEASEFIRE, valid_event
+from tests.helpers import CEASEFIRE, valid_event
 from truceline.application.app import (
     Appended,
     AppendRequest,

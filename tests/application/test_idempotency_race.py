@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import pytest
 
-from tests.api.test_append import Envelope, valid_event
+from tests.helpers import Envelope, valid_event
 from truceline.application.app import Appended, AppendRequest, InvalidEvents, Truceline
 from truceline.domain.validation import parse_event
 from truceline.settings import Settings

@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
-from tests.api.test_append import Headers, append_all, assert_problem
+from tests.helpers import Headers, append_all, assert_problem
 from truceline.application.app import AppendRequest, Truceline
 from truceline.application.audit import ChainReport
 from truceline.application.postgres_store import PostgresLogRecorder

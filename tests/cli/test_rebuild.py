@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from tests.projections.test_crash_recovery import build, history, table_rows
+from tests.projections.read_model_helpers import build, history, table_rows
 from truceline.api import create_app
 from truceline.application.app import Truceline
 from truceline.cli import app as cli

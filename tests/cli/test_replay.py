@@ -21,8 +21,8 @@ import sqlite_utils
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
-from tests.api.test_append import Headers, append_each
-from tests.api.test_as_of import AMENDED_LOG, WORKED_EXAMPLE, n
+from tests.api.as_of_logs import AMENDED_LOG, WORKED_EXAMPLE, n
+from tests.helpers import Headers, append_each
 from truceline.cli import app as cli
 
 LOG = [*WORKED_EXAMPLE, *AMENDED_LOG]

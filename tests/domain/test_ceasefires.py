@@ -30,6 +30,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import tally
 from truceline.domain.ceasefires import (
     FOREVER,
     INCIDENT_TYPES,
@@ -197,26 +198,6 @@ def status(ceasefire: Ceasefire, history: History, at: int, period: Period | Non
 def breaches(ceasefire: Ceasefire, history: History, at: int) -> dict[str, Any]:
     counts: dict[str, Any] = status(ceasefire, history, at)["breaches"]
     return counts
-
-
-def tally(
-    total: int = 0,
-    by_party: Mapping[str, int] | None = None,
-    inferred: int = 0,
-    reported: int = 0,
-    contested: int = 0,
-    unattributed: int = 0,
-    possible: int = 0,
-) -> dict[str, Any]:
-    return {
-        "total": total,
-        "by_party": dict(by_party or {}),
-        "inferred": inferred,
-        "reported": reported,
-        "contested": contested,
-        "unattributed": unattributed,
-        "possible": possible,
-    }
 
 
 # -- periods: start and own stop ---------------------------------------------------------

@@ -21,67 +21,42 @@ import os
 import random
 import signal
 import threading
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from tests.api.test_append import valid_event
-from tests.e2e.servers import (
-    cli_env,
-    run_cli,
-    serving,
-    serving_process,
+from tests.e2e.load import (
+    CONFLICTS,
+    Call,
+    assert_all_or_nothing,
+    assert_well_formed,
+    batch,
+    batch_of_events,
+    incident,
+    load_time,
+    read_log,
+    receipt,
+    server_env,
+    single,
+    verify,
+    wait_caught_up,
+    writer_key,
 )
-
-Envelope = dict[str, Any]
-Headers = dict[str, str]
+from tests.e2e.servers import serving, serving_process
+from tests.helpers import Envelope, Headers, valid_event
 
 SEED = 20201010
 CLIENT_THREADS = 8
-BATCH_SIZE = 20
 BATCH_SHARE = 0.25  # of the requests; the rest are single events
 LOAD_EVENTS = 2_500  # about; the plan stops at the first request that reaches it
 KILL_AFTER_EVENTS = 1_000  # answered events before the SIGKILL
 DROP_EVERY = 10  # every tenth request's client gives up before its answer comes...
 DROP_AFTER = (0.002, 0.005, 0.01, 0.02)  # ...after one of these read timeouts, in turn
 LOAD_TIMEOUT = 30.0  # seconds for the load to reach the kill
-CATCH_UP_TIMEOUT = 30.0  # seconds for the read models to reach the end of the log
 HTTP_TIMEOUT = 30.0
-CONFLICTS = [f"crash-safety-{n}" for n in range(4)]
 
 
 # -- the load ----------------------------------------------------------------------------
-
-
-@dataclass
-class Call:
-    """One append request of the load and what became of it."""
-
-    path: str  # /v1/events or /v1/events/batch
-    body: Envelope
-    event_ids: list[str]
-    status: int | None = None  # None: never answered (not sent, or cut off by the kill)
-    receipts: list[Envelope] = field(default_factory=list)
-    failure: str | None = None  # the transport error of a request in flight
-    drop_after: float | None = None  # the client gives up if no answer came by then
-
-    @property
-    def batch(self) -> bool:
-        return self.path.endswith("/batch")
-
-    def receipts_of(self, body: Envelope) -> list[Envelope]:
-        return list(body["results"]) if self.batch else [body]
-
-
-def single(event: Envelope) -> Call:
-    return Call("/v1/events", event, [event["event_id"]])
-
-
-def batch(events: list[Envelope]) -> Call:
-    return Call("/v1/events/batch", {"events": events}, [e["event_id"] for e in events])
 
 
 def ceasefires_agreed() -> list[Envelope]:
@@ -90,60 +65,6 @@ def ceasefires_agreed() -> list[Envelope]:
         valid_event("ceasefire_agreed", conflict=conflict, ceasefire_id="truce")
         for conflict in CONFLICTS
     ]
-
-
-def _time(rng: random.Random) -> str:
-    return (
-        f"2020-10-{rng.randint(11, 28):02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00Z"
-    )
-
-
-def incident(rng: random.Random, conflict: str) -> Envelope:
-    kind = rng.choice(["strike", "shelling", "clash", "statement", "displacement"])
-    return valid_event(
-        kind,
-        conflict=conflict,
-        occurred_at=_time(rng),
-        summary=f"load event {rng.randrange(10**9)}",
-    )
-
-
-def batch_of_events(rng: random.Random, number: int) -> list[Envelope]:
-    """BATCH_SIZE events of one conflict; some name earlier events of the same batch (a
-    casualty report about a strike; a ceasefire agreed, then breached by that strike)."""
-    conflict = rng.choice(CONFLICTS)
-    strike = valid_event("strike", conflict=conflict, occurred_at=_time(rng))
-    events = [
-        strike,
-        valid_event(
-            "casualty_report",
-            conflict=conflict,
-            occurred_at=_time(rng),
-            about_event_id=strike["event_id"],
-        ),
-    ]
-    if number % 4 == 0:
-        ceasefire_id = f"batch-truce-{number}"
-        events += [
-            valid_event(
-                "ceasefire_agreed",
-                conflict=conflict,
-                ceasefire_id=ceasefire_id,
-                occurred_at="2020-10-12T00:00:00Z",
-                effective_at="2020-10-12T06:00:00Z",
-            ),
-            valid_event(
-                "ceasefire_breached",
-                conflict=conflict,
-                ceasefire_id=ceasefire_id,
-                accused="Azerbaijan",
-                occurred_at=_time(rng),
-                incident_event_id=strike["event_id"],
-            ),
-        ]
-    while len(events) < BATCH_SIZE:
-        events.append(incident(rng, conflict))
-    return events
 
 
 def load_plan(seed: int = SEED) -> list[Call]:
@@ -164,7 +85,7 @@ def load_plan(seed: int = SEED) -> list[Call]:
                     conflict=rng.choice(CONFLICTS),
                     ceasefire_id="truce",
                     accused=rng.choice(["Armenia", "Azerbaijan"]),
-                    occurred_at=_time(rng),
+                    occurred_at=load_time(rng),
                 )
             )
         elif draw < BATCH_SHARE + 0.06:
@@ -173,7 +94,7 @@ def load_plan(seed: int = SEED) -> list[Call]:
                     "ceasefire_agreed",
                     conflict=rng.choice(CONFLICTS),
                     ceasefire_id=f"single-truce-{len(calls)}",
-                    occurred_at=_time(rng),
+                    occurred_at=load_time(rng),
                     effective_at="2020-10-29T00:00:00Z",
                 )
             )
@@ -246,83 +167,6 @@ class Load:
 
 
 # -- servers and the log -----------------------------------------------------------------
-
-
-def server_env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    """The store, and a read model of the test's own that outlives each server."""
-    return {**cli_env(database_url), "TRUCELINE_READ_MODEL_PATH": str(tmp_path / "read-model.db")}
-
-
-def writer_key(env: dict[str, str], cwd: Path) -> Headers:
-    created = run_cli(env, cwd, "keys", "create", "crash test writer", "--role", "writer")
-    return {"Authorization": f"Bearer {created.stdout.strip().splitlines()[-1]}"}
-
-
-def read_log(http: httpx.Client) -> list[Envelope]:
-    """The whole log through GET /v1/events, page by page."""
-    entries: list[Envelope] = []
-    after = 0
-    while True:
-        response = http.get("/v1/events", params={"after": after, "limit": 1000})
-        assert response.status_code == 200, response.text
-        page = response.json()
-        if not page["events"]:
-            assert page["next_after"] is None
-            return entries
-        entries += page["events"]
-        after = page["next_after"]
-        assert after == entries[-1]["position"]
-
-
-def wait_caught_up(http: httpx.Client, timeout: float = CATCH_UP_TIMEOUT) -> int:
-    """Wait until the read models have reached the end of the log; return its position."""
-    deadline = time.monotonic() + timeout
-    while True:
-        response = http.get("/v1/health")
-        if response.status_code == 200:
-            health = response.json()
-            if health["projection_position"] == health["log_position"]:
-                return int(health["log_position"])
-        assert time.monotonic() < deadline, (response.status_code, response.text)
-        time.sleep(0.05)
-
-
-def verify(env: dict[str, str], cwd: Path, events: int) -> None:
-    """``truceline verify`` exits 0: the chain holds and the read models equal a rebuild."""
-    result = run_cli(env, cwd, "verify")
-    assert f"hash chain verified: {events} events" in result.stdout, result.stdout
-    assert f"read models at position {events}: consistent with the log" in result.stdout, (
-        result.stdout
-    )
-
-
-def assert_well_formed(entries: list[Envelope]) -> dict[str, Envelope]:
-    """Positions 1..N with no gap, recorded_at never decreasing, every event_id once;
-    returns the entries by event_id."""
-    assert [e["position"] for e in entries] == list(range(1, len(entries) + 1))
-    times = [e["recorded_at"] for e in entries]
-    assert times == sorted(times)
-    by_id = {e["event"]["event_id"]: e for e in entries}
-    assert len(by_id) == len(entries), "an event_id is in the log more than once"
-    return by_id
-
-
-def receipt(entry: Envelope) -> Envelope:
-    return {
-        "event_id": entry["event"]["event_id"],
-        "position": entry["position"],
-        "recorded_at": entry["recorded_at"],
-    }
-
-
-def assert_all_or_nothing(calls: list[Call], by_id: dict[str, Envelope]) -> None:
-    """Each request's events are all in the log or none are."""
-    halves = [
-        (call.path, [event_id in by_id for event_id in call.event_ids])
-        for call in calls
-        if len({event_id in by_id for event_id in call.event_ids}) > 1
-    ]
-    assert not halves, f"requests stored by halves: {halves[:3]}"
 
 
 # -- the test ----------------------------------------------------------------------------

@@ -29,8 +29,7 @@ import httpx
 import pytest
 
 from tests.conftest import empty_postgres
-from tests.e2e.servers import serving
-from tests.e2e.test_crash_safety import (
+from tests.e2e.load import (
     Call,
     assert_all_or_nothing,
     assert_well_formed,
@@ -45,6 +44,7 @@ from tests.e2e.test_crash_safety import (
     wait_caught_up,
     writer_key,
 )
+from tests.e2e.servers import serving
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_503 = {

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.test_timeline import (
+from tests.api.timeline_case import (
     AMENDMENTS,
     APPEND_ORDER,
     CEASEFIRE_ID,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.test_append import valid_event
+from tests.helpers import valid_event
 from truceline.application.app import AppendRequest, Truceline
 from truceline.domain.times import parse_utc, to_micros
 from truceline.domain.validation import parse_event
