@@ -73,6 +73,20 @@ class Source(_Strict):
     published_at: TimeText | None = None
 
 
+FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,64}$")]
+FieldText = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+
+
+class External(_Strict):
+    """Where an event came from outside Truceline: the dataset (``acled``), its own id
+    for the event, and its fields that have no place in the envelope, kept so that an
+    export in that dataset's layout writes them back."""
+
+    source: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,32}$")]
+    id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    fields: Annotated[dict[FieldName, FieldText], Field(max_length=100)] | None = None
+
+
 class Envelope(_Strict):
     """Fields every event has. ``type`` is fixed by each subclass."""
 
@@ -85,6 +99,7 @@ class Envelope(_Strict):
     location: Location | None = None
     sources: Annotated[list[Source], Field(max_length=100)] | None = None
     summary: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    external: External | None = None
 
     # Fields holding times (besides sources[].published_at), normalised to UTC on storage.
     time_fields: ClassVar[tuple[str, ...]] = ("occurred_at",)

@@ -55,6 +55,7 @@ ITEM_FIELDS = (
     "population",
     "speaker",
     "text",
+    "external",
 )
 
 

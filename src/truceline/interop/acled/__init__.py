@@ -1,0 +1,1 @@
+"""ACLED (Armed Conflict Location & Event Data) files in and out; see docs/acled.md."""
