@@ -26,6 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from acled_file import write_acled_csv
 from generate import generate
 
 from truceline.application.app import Truceline
@@ -141,6 +142,24 @@ def step_queries(workdir: Path, events: int) -> dict[str, Any]:
     return answers
 
 
+def step_acled_import(workdir: Path, events: int) -> dict[str, Any]:
+    """An ACLED file of ``events`` rows into an empty log, through the importer."""
+    from truceline.interop.acled.importing import Options, import_acled
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    source = workdir / "acled.csv"
+    write_acled_csv(source, events)
+    app = Truceline(Settings(database_url=f"sqlite:///{workdir}/acled-log.db"))
+    began = time.perf_counter()
+    summary = import_acled(app, source, Options("bench", conflict="acled-bench"))
+    return {
+        "seconds": time.perf_counter() - began,
+        "rows": events,
+        "stored": summary.new,
+        "peak": _peak_mib(),
+    }
+
+
 STEPS = {
     "build": step_build,
     "read": step_read,
@@ -148,6 +167,7 @@ STEPS = {
     "verify": step_verify,
     "replay": step_replay,
     "queries": step_queries,
+    "acled_import": step_acled_import,
 }
 
 
@@ -179,6 +199,8 @@ def core_rows(events: int, workdir: Path) -> tuple[list[Row], Row]:
     found = _run_step("queries", workdir, events)
     verify = _run_step("verify", workdir, events)
     replayed = _run_step("replay", workdir, events)
+    acled = _run_step("acled_import", workdir / "acled", events)
+    small = _run_step("acled_import", workdir / "acled-small", min(events, 10_000))
     base = read["events"] / read["seconds"]
 
     def rate(step: dict[str, Any]) -> float:
@@ -195,6 +217,14 @@ def core_rows(events: int, workdir: Path) -> tuple[list[Row], Row]:
             "-",
             f"{build['events']:,} events in {build['seconds']:.0f} s; "
             f"peak {build['peak']:,.0f} MiB",
+        ),
+        (
+            "ACLED import (CSV rows; chunks of 1,000, a third of rows skipped)",
+            f"{acled['rows'] / acled['seconds']:,.0f} rows/s",
+            f"{rate(build):,.0f} ev/s NDJSON import",
+            f"{acled['rows'] / acled['seconds'] / rate(build):.2f}",
+            f"{acled['rows']:,} rows ({acled['stored']:,} events) in {acled['seconds']:.0f} s; "
+            f"peak {acled['peak']:,.0f} MiB (at {small['rows']:,} rows: {small['peak']:,.0f} MiB)",
         ),
         (
             "projection catch-up",

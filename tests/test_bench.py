@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CORE = [
     "import (validated, references checked, one transaction)",
+    "ACLED import (CSV rows; chunks of 1,000, a third of rows skipped)",
     "projection catch-up",
     "timeline page of 100, two filters (in-process)",
     "the same page, as_of the middle of the log",

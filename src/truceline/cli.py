@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
@@ -22,9 +22,16 @@ from truceline.application.audit import ChainReport, verify_chain
 from truceline.application.keys import ROLES, create_key
 from truceline.domain.errors import Invalid
 from truceline.domain.validation import as_posted
+from truceline.interop.acled.exporting import exported_types
+from truceline.interop.acled.exporting import write_csv as write_acled_csv
+from truceline.interop.acled.importing import Options as AcledOptions
+from truceline.interop.acled.importing import import_acled, import_deleted, summary_lines
+from truceline.interop.acled.reading import LayoutError, read_actor_map
+from truceline.projections import queries
 from truceline.projections.audit import consistent
 from truceline.projections.audit import replay as replay_into
 from truceline.projections.follower import BULK_PAGE_SIZE, Follower, open_read_model
+from truceline.projections.queries import TimelineFilter
 from truceline.projections.readmodel import ReadModel, remove_files
 from truceline.settings import Settings, read_model_path
 
@@ -170,21 +177,52 @@ def _lines(
         yield number, data
 
 
+FORMATS = ("ndjson", "acled", "acled-deleted")
+
+
 @app.command("import")
 def import_(
     file: Annotated[
         str, typer.Argument(help="an NDJSON file of envelopes or export lines; - for stdin")
     ],
+    format_: Annotated[
+        str, typer.Option("--format", help=f"one of: {', '.join(FORMATS)} (see docs/acled.md)")
+    ] = "ndjson",
+    conflict: Annotated[
+        str | None, typer.Option(help="ACLED: the conflict of every row (else acled-<country>)")
+    ] = None,
+    actor_map: Annotated[
+        Path | None, typer.Option(help="ACLED: a CSV 'acled,truceline' renaming actors")
+    ] = None,
+    retract_missing: Annotated[
+        bool, typer.Option(help="ACLED: retract earlier rows this file lacks")
+    ] = False,
 ) -> None:
-    """Import NDJSON events, all or nothing; events already in the log are skipped."""
+    """Import events: NDJSON all or nothing (events already in the log are skipped), or
+    ACLED's files (new rows, revisions as corrections, deletions as retractions)."""
+    if format_ not in FORMATS:
+        _error(f"unknown format {format_!r}: one of {', '.join(FORMATS)}")
+        raise typer.Exit(2)
+    if format_ == "ndjson":
+        _import_ndjson(file)
+    else:
+        _import_acled(_existing(file), format_, conflict, actor_map, retract_missing)
+
+
+def _existing(file: str) -> Path:
+    path = Path(file)
+    if not path.is_file():
+        _error(f"no file {file}")
+        raise typer.Exit(2)
+    return path
+
+
+def _import_ndjson(file: str) -> None:
     stream: IO[bytes]
     if file == "-":
         stream, size = sys.stdin.buffer, None
     else:
-        path = Path(file)
-        if not path.is_file():
-            _error(f"no file {file}")
-            raise typer.Exit(2)
+        path = _existing(file)
         stream, size = path.open("rb"), path.stat().st_size
     show = err.is_terminal
     progress = (
@@ -208,19 +246,90 @@ def import_(
     print(f"imported {count} new event{'' if count == 1 else 's'}")
 
 
+def _import_acled(
+    path: Path, format_: str, conflict: str | None, actor_map: Path | None, retract: bool
+) -> None:
+    recorded_by = f"local:{getpass.getuser()}"
+    try:
+        actors = read_actor_map(actor_map) if actor_map else None
+        with _opened() as (_settings, application), _row_progress() as progress:
+            task = progress.add_task("importing ACLED rows", total=None)
+            if format_ == "acled-deleted":
+                summary = import_deleted(application, path, recorded_by)
+            else:
+                options = AcledOptions(recorded_by, conflict, actors, retract)
+                summary = import_acled(
+                    application, path, options, lambda n: progress.advance(task, n)
+                )
+    except LayoutError as error:
+        _error(f"{path}: {error}")
+        raise typer.Exit(2) from None
+    except ImportFailed as failure:
+        _error(f"{failure}; the rows before this chunk were imported, rerun to complete")
+        raise typer.Exit(1) from None
+    for line in summary_lines(summary):
+        print(line)
+
+
+def _row_progress() -> Progress:
+    """A count of rows (their number is not known ahead), shown only on a terminal."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed} rows"),
+        console=err,
+        disable=not err.is_terminal,
+    )
+
+
+EXPORT_FORMATS = ("ndjson", "acled")
+
+
 @app.command()
 def export(
     out: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
+    format_: Annotated[
+        str, typer.Option("--format", help="ndjson (the log) or acled (the timeline)")
+    ] = "ndjson",
 ) -> None:
-    """Write the log as NDJSON in log order: position, recorded_at, recorded_by, hash, event."""
-    with _opened() as (_settings, application):
-        target = out.open("w", encoding="utf-8") if out else sys.stdout
+    """Write the log as NDJSON in log order (position, recorded_at, recorded_by, hash,
+    event), or with --format acled the timeline's strikes, shellings and clashes in
+    ACLED's CSV layout, corrections applied."""
+    if format_ not in EXPORT_FORMATS:
+        _error(f"unknown format {format_!r}: one of {', '.join(EXPORT_FORMATS)}")
+        raise typer.Exit(2)
+    with _opened() as (settings, application):
+        target = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
         try:
-            for entry in application.store.iter_entries():
-                target.write(json.dumps(entry.as_dict(), ensure_ascii=False) + "\n")
+            if format_ == "acled":
+                _export_acled(settings, application, target)
+            else:
+                for entry in application.store.iter_entries():
+                    target.write(json.dumps(entry.as_dict(), ensure_ascii=False) + "\n")
         finally:
             if out:
                 target.close()
+
+
+def _export_acled(settings: Settings, application: Truceline, target: TextIO) -> None:
+    """The read models, brought up to the log first, page by page into ACLED rows."""
+    read_model = open_read_model(application, read_model_path(settings))
+    try:
+        Follower(application, read_model).catch_up()
+        write_acled_csv(_timeline_items(read_model), target, comment=True)
+    finally:
+        read_model.close()
+
+
+def _timeline_items(read_model: ReadModel) -> Iterator[dict[str, Any]]:
+    where = TimelineFilter(types=exported_types([]))
+    after: tuple[int, int] | None = None
+    while True:
+        with read_model.reading() as db:
+            items, after = queries.timeline_page(db, where, 1000, after)
+        yield from items
+        if after is None:
+            return
 
 
 @app.command()

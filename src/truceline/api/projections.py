@@ -33,6 +33,12 @@ from truceline.domain.errors import Invalid
 from truceline.domain.events import EVENT_TYPES
 from truceline.domain.timeline import AMENDMENT_TYPES, ITEM_FIELDS
 from truceline.domain.times import format_utc, from_micros
+from truceline.interop.acled.exporting import (
+    ATTRIBUTION,
+    exported_types,
+    needs_attribution,
+    write_csv,
+)
 from truceline.projections import queries
 from truceline.projections.follower import Follower
 from truceline.projections.queries import TimelineFilter
@@ -44,7 +50,7 @@ router = APIRouter(prefix="/v1", tags=["read models"])
 INLINE_PAGE = 100  # JSON pages up to this size are answered on the event loop
 
 TIMELINE_TYPES = frozenset(EVENT_TYPES) - AMENDMENT_TYPES
-_MEDIA = {"csv": "text/csv", "geojson": "application/geo+json", "json": "application/json"}
+_FORMATS = ("json", "csv", "geojson", "acled")
 
 
 def _micros(name: str, value: str) -> int:
@@ -98,10 +104,8 @@ def _decode_cursor(cursor: str) -> tuple[int, int]:
 
 def _format(request: Request, format_: str | None) -> str:
     if format_ is not None:
-        if format_ == "acled":
-            raise invalid_request(["query", "format"], "the ACLED layout is not available yet")
-        if format_ not in _MEDIA:
-            raise invalid_request(["query", "format"], "one of json, csv, geojson")
+        if format_ not in _FORMATS:
+            raise invalid_request(["query", "format"], f"one of {', '.join(_FORMATS)}")
         return format_
     accept = request.headers.get("accept", "")
     if "text/csv" in accept:
@@ -133,7 +137,9 @@ async def timeline(
     ] = 100,
     cursor: str | None = None,
     include_retracted: bool = False,
-    format: Annotated[str | None, Query(description="json, csv or geojson")] = None,
+    format: Annotated[
+        str | None, Query(description="json, csv, geojson or acled (docs/acled.md)")
+    ] = None,
     min_position: MinPosition = None,
     as_of: AsOf = None,
 ) -> Response:
@@ -142,9 +148,10 @@ async def timeline(
     most = settings.max_page if kind == "json" else settings.max_export_page
     if limit > most:
         raise invalid_request(["query", "limit"], f"at most {most} items a page in {kind.upper()}")
+    types = _types(type or [])
     where = TimelineFilter(
         conflict=conflict,
-        types=_types(type or []),
+        types=exported_types(types) if kind == "acled" else types,
         actor=actor,
         location=location,
         from_us=_micros("from", from_) if from_ is not None else None,
@@ -194,6 +201,8 @@ class _TimelinePage:
             headers["Link"] = f'<{url}>; rel="next"'
         if kind == "csv":
             return Response(_csv(items), media_type="text/csv; charset=utf-8", headers=headers)
+        if kind == "acled":
+            return _acled(items, headers)
         if kind == "geojson":
             return JSONResponse(
                 _geojson(items), media_type="application/geo+json", headers=headers
@@ -208,6 +217,15 @@ def _csv(items: list[dict[str, Any]]) -> str:
     for item in items:
         writer.writerow([_cell(item.get(name)) for name in ITEM_FIELDS])
     return out.getvalue()
+
+
+def _acled(items: list[dict[str, Any]], headers: dict[str, str]) -> Response:
+    """The page in ACLED's layout, attributed when it holds ACLED-derived rows."""
+    out = io.StringIO()
+    write_csv(items, out, comment=False)
+    if needs_attribution(items):
+        headers = {**headers, "Truceline-Attribution": ATTRIBUTION}
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 def _cell(value: Any) -> str:

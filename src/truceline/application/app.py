@@ -31,6 +31,7 @@ from truceline.application.log import (
 from truceline.application.recorded import to_stored_event
 from truceline.domain.errors import ErrorDetail, Invalid, invalid
 from truceline.domain.references import check_references
+from truceline.domain.timeline import as_corrected
 from truceline.domain.times import parse_utc, to_micros
 from truceline.domain.validation import NormalizedEvent, parse_event
 from truceline.settings import Settings, eventsourcing_env
@@ -239,6 +240,26 @@ class Truceline(Application[uuid.UUID]):
         """The corrections and retractions naming that event, in log order (those
         recorded by ``as_of``)."""
         return [e for e in self.store.history(event_id) if not _later(e, as_of)]
+
+    def corrected_events(self, event_ids: Iterable[str]) -> dict[str, NormalizedEvent]:
+        """The stored events with those ids as corrected so far (missing ids absent)."""
+        found = self.store.find_events(list(event_ids))
+        return {
+            event_id: as_corrected(entry.event, [a.event for a in self.store.amendments(event_id)])
+            for event_id, entry in found.items()
+        }
+
+    def iter_events(self) -> Iterator[NormalizedEvent]:
+        """Every event of the log, in log order, a page in memory at a time."""
+        return (entry.event for entry in self.store.iter_entries())
+
+    def retracted(self, event_ids: Iterable[str]) -> set[str]:
+        """Those of the ids whose event has been retracted."""
+        return {
+            event_id
+            for event_id in event_ids
+            if any(e.event["type"] == "retraction" for e in self.store.history(event_id))
+        }
 
     def log_position(self) -> int:
         return self.store.max_position()

@@ -335,6 +335,9 @@ class LogStore(Protocol):
     def history(self, event_id: str) -> list[Entry]:
         """Corrections and retractions naming that event, in log order."""
 
+    def amendments(self, event_id: str) -> list[Entry]:
+        """:meth:`history`, plus the retractions of those corrections, in log order."""
+
     def max_position(self) -> int:
         """The last position in the log, 0 when empty."""
 

@@ -121,6 +121,10 @@ class PostgresLogRecorder(PagedReads, PostgresApplicationRecorder):
                 curs, "WHERE e.refers_to = %s ORDER BY s.notification_id", (event_id,)
             )
 
+    def amendments(self, event_id: str) -> list[Entry]:
+        with self.datastore.transaction(commit=False) as curs:
+            return self._amendments(curs, event_id)
+
     def _amendments(self, curs: Cursor[DictRow], event_id: str) -> list[Entry]:
         where = SQL(
             "WHERE e.refers_to = %s OR (e.type = 'retraction' AND e.refers_to IN "

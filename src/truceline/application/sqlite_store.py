@@ -104,6 +104,10 @@ class SQLiteLogRecorder(PagedReads, SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             return self._query(c, "WHERE e.refers_to = ? ORDER BY s.rowid", (event_id,))
 
+    def amendments(self, event_id: str) -> list[Entry]:
+        with self.datastore.transaction(commit=False) as c:
+            return self._amendments(c, event_id)
+
     def _amendments(self, c: SQLiteCursor, event_id: str) -> list[Entry]:
         return self._query(
             c,
