@@ -44,6 +44,7 @@ from truceline.interop.acled.importing import (
     import_deleted,
     summary_lines,
 )
+from truceline.interop.acled.reading import LayoutError
 
 RECORDED_BY = "local:acled-test"
 RFC3339_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
@@ -390,7 +391,7 @@ def test_the_deletions_list_retracts_the_two_known_events_once(
 
     summary = import_deleted(application, FIXTURES / name, RECORDED_BY)
 
-    assert counts(summary) == summary_of(retracted=2)
+    assert counts(summary) == summary_of(retracted=2, skipped={"not in the log": 1})
     added = _log(application)[before:]
     assert [_without_id(e) for e in added] == _deletions("2024-04-13T10:30:00Z")
     unknown = acled_event_id("UKR99990")
@@ -405,7 +406,7 @@ def test_the_deletions_list_retracts_the_two_known_events_once(
 
     again = import_deleted(application, FIXTURES / name, RECORDED_BY)
 
-    assert counts(again) == summary_of()
+    assert counts(again) == summary_of(skipped={"not in the log": 1})
     assert application.log_position() == position
 
 
@@ -416,7 +417,8 @@ def test_after_the_csv_list_the_json_list_retracts_nothing(application: Trucelin
 
     summary = import_deleted(application, FIXTURES / "deleted.json", RECORDED_BY)
 
-    assert counts(summary) == summary_of()  # the same retractions, already in the log
+    # the same retractions, already in the log
+    assert counts(summary) == summary_of(skipped={"not in the log": 1})
     assert application.log_position() == position
 
 
@@ -429,14 +431,14 @@ def test_the_deletions_list_leaves_an_event_retracted_as_missing_alone(
 
     summary = import_deleted(application, FIXTURES / "deleted.csv", RECORDED_BY)
 
-    assert counts(summary) == summary_of(retracted=1)
+    assert counts(summary) == summary_of(retracted=1, skipped={"not in the log": 1})
     assert [_without_id(e) for e in _log(application)[before:]] == _deletions(None)
 
 
 def test_the_deletions_list_on_an_empty_log_retracts_nothing(application: Truceline) -> None:
     summary = import_deleted(application, FIXTURES / "deleted.json", RECORDED_BY)
 
-    assert counts(summary) == summary_of()
+    assert counts(summary) == summary_of(skipped={"not in the log": 3})
     assert application.log_position() == 0
 
 
@@ -800,3 +802,14 @@ def test_summary_lines_of_the_revised_file_with_retract_missing(application: Tru
         "skipped: Attack 1; Peaceful protest 1; Remote explosive/landmine/IED 1",
         "missing: AZE1187",
     ]
+
+
+def test_a_file_that_is_no_deletions_list_retracts_nothing(application: Truceline) -> None:
+    """An export given as a deletions list (no deleted_timestamp) is refused whole."""
+    import_acled(application, FIXTURES / "current.csv", Options(RECORDED_BY))
+    position = application.log_position()
+
+    with pytest.raises(LayoutError, match="event_id_cnty and deleted_timestamp"):
+        import_deleted(application, FIXTURES / "current.csv", RECORDED_BY)
+
+    assert application.log_position() == position

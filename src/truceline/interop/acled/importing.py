@@ -213,11 +213,9 @@ def summary_lines(summary: Summary) -> list[str]:
 
 def _missing(app: Truceline, seen: _Seen) -> Iterator[str]:
     """The ``event_id_cnty`` of earlier imported, unretracted ACLED events of the file's
-    countries and date range that the file does not hold."""
-    span = seen.span()
-    if span is None:
+    countries, within the dates the file covers for that country, that it does not hold."""
+    if not seen.ranges:
         return
-    countries, first, last = span
     candidates: dict[str, str] = {}  # event id -> event_id_cnty
     for event in app.iter_events():
         if event["type"] == "retraction":
@@ -229,17 +227,24 @@ def _missing(app: Truceline, seen: _Seen) -> Iterator[str]:
         fields = external.get("fields") or {}
         local = event.get("local_times") or {}
         day = str(local.get("occurred_at") or event["occurred_at"])[:10]  # the local date
-        if fields.get("country") in countries and first <= day <= last:
+        if seen.covers(fields.get("country"), day):
             candidates[event["event_id"]] = external["id"]
     yield from candidates.values()
 
 
 def _retract(
-    app: Truceline, acled_ids: Iterable[str], reason: str, at: str | None, recorded_by: str
+    app: Truceline,
+    acled_ids: Iterable[str],
+    reason: str,
+    at: str | None,
+    recorded_by: str,
+    summary: Summary | None = None,
 ) -> int:
     """Retract the stored, unretracted events of those ACLED ids; how many."""
     ids = {event_id(acled_id): acled_id for acled_id in acled_ids}
     stored = app.corrected_events(ids)
+    if summary is not None:
+        summary.skipped["not in the log"] += len(ids) - len(stored)
     retracted = app.retracted(stored)
     live = [i for i in stored if i not in retracted]
     retractions = [
@@ -270,7 +275,9 @@ def import_deleted(app: Truceline, path: Path, recorded_by: str) -> Summary:
             row["event_id_cnty"]
         )
     for at, acled_ids in sorted(by_time.items()):
-        summary.retracted += _retract(app, acled_ids, "deleted by ACLED", at, recorded_by)
+        summary.retracted += _retract(
+            app, acled_ids, "deleted by ACLED", at, recorded_by, summary
+        )
     return summary
 
 
@@ -286,7 +293,7 @@ def _deletion_rows(path: Path) -> Iterator[Row]:
             rows = csv.DictReader(stream)
         for row in rows:
             clean = {str(k).strip().lower(): str(v or "").strip() for k, v in row.items()}
-            if not clean.get("event_id_cnty"):
+            if not clean.get("event_id_cnty") or "deleted_timestamp" not in clean:
                 raise LayoutError(
                     "not an ACLED deletions list: expected the columns event_id_cnty and "
                     "deleted_timestamp"
@@ -298,16 +305,14 @@ def _deletion_rows(path: Path) -> Iterator[Row]:
 
 
 class _Seen:
-    """The ``event_id_cnty`` of the file's rows, its countries and its date range, in a
+    """The ``event_id_cnty`` of the file's rows, and each country's date range, in a
     scratch SQLite file: memory stays flat whatever the file's length."""
 
     def __enter__(self) -> _Seen:
         self._dir = tempfile.TemporaryDirectory(prefix="truceline-acled-")
         self.db = sqlite3.connect(Path(self._dir.name) / "seen.db")
         self.db.execute("CREATE TABLE seen (id TEXT PRIMARY KEY)")
-        self.countries: set[str] = set()
-        self.first: str | None = None
-        self.last: str | None = None
+        self.ranges: dict[str, tuple[str, str]] = {}  # country -> first, last date
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -320,21 +325,20 @@ class _Seen:
             self.db.execute("INSERT INTO seen VALUES (?)", (acled_id,))
         except sqlite3.IntegrityError:
             return False
-        if row.get("country"):
-            self.countries.add(row["country"])
         try:
             day = parse_date(row.get("event_date", "")).isoformat()
         except ValueError:
             return True
-        self.first = day if self.first is None else min(self.first, day)
-        self.last = day if self.last is None else max(self.last, day)
+        country = row.get("country", "")
+        first, last = self.ranges.get(country, (day, day))
+        self.ranges[country] = (min(first, day), max(last, day))
         return True
 
     def holds(self, acled_id: str) -> bool:
         found = self.db.execute("SELECT 1 FROM seen WHERE id = ?", (acled_id,)).fetchone()
         return found is not None
 
-    def span(self) -> tuple[set[str], str, str] | None:
-        if self.first is None or self.last is None:
-            return None
-        return self.countries, self.first, self.last
+    def covers(self, country: str | None, day: str) -> bool:
+        """Whether the file holds rows of that country around that date."""
+        first, last = self.ranges.get(country or "", ("9", ""))
+        return first <= day <= last

@@ -23,6 +23,7 @@ _RENAMED = {
     "ally_actor_1": "assoc_actor_1",
     "ally_actor_2": "assoc_actor_2",
 }
+_INDEX = "_index"  # pandas' unnamed index column, dropped
 REQUIRED = ("event_id_cnty", "event_date", "actor1", "country")
 DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%d-%B-%Y", "%d %b %Y", "%d-%b-%Y", "%d/%m/%Y")
 
@@ -61,7 +62,9 @@ def _csv_rows(stream: IO[str]) -> Iterator[Row]:
             continue
         if _is_hashtag_row(cells):  # HDX's HXL row under the header: no data
             continue
-        yield dict(zip(header, (cell.strip() for cell in cells), strict=False))
+        row = dict(zip(header, (cell.strip() for cell in cells), strict=False))
+        row.pop(_INDEX, None)
+        yield row
 
 
 def _header(reader: Any) -> list[str]:
@@ -70,7 +73,7 @@ def _header(reader: Any) -> list[str]:
             continue
         header = [_column(name) for name in cells]
         if header and header[0] in ("", "unnamed: 0"):  # pandas' index column
-            header[0] = "_index"
+            header[0] = _INDEX
         check_layout(header)
         return header
     raise LayoutError(f"the file is empty: expected a header naming {', '.join(REQUIRED)}")
