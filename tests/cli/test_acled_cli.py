@@ -237,3 +237,37 @@ def test_the_actor_map_renames_actors_in_the_stored_events(
         "Azerbaijan",
         "Armenia",
     )
+
+
+LAYOUTS = (
+    "current.csv",
+    "older.csv",
+    "older-no-fatalities.csv",
+    "hdx.csv",
+    "v5.csv",
+    "pandas.csv",
+    "monadic.csv",
+    "api.json",
+)
+
+
+def test_the_acled_export_of_every_layout_imports_back_as_the_same_events(
+    database_url: str, tmp_path: Path
+) -> None:
+    for name in LAYOUTS:
+        assert _acled(database_url, name).exit_code == 0, name
+    with _application(database_url, tmp_path) as application:
+        stored = application.log_position()
+    out = tmp_path / "export.csv"
+
+    exported = _invoke(database_url, "export", "--format", "acled", "--out", str(out))
+    again = _invoke(database_url, "import", "--format", "acled", str(out))
+
+    assert exported.exit_code == 0, exported.stderr
+    assert out.read_text().startswith("# Data from the Armed Conflict Location & Event Data")
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.splitlines()[0] == (
+        f"new 0, corrected 0, unchanged {stored}, skipped 0, missing 0, retracted 0"
+    )
+    with _application(database_url, tmp_path) as application:
+        assert application.log_position() == stored

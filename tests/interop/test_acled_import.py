@@ -139,7 +139,7 @@ ARM1412_CORRECTION = {
         "external": _external("ARM1412", timestamp="1711533600"),
         "target": POLICE,
     },
-    "sources": [{"name": "ACLED"}],
+    "sources": [{"name": "ACLED", "published_at": "2024-03-27T10:00:00Z"}],
     "summary": "ACLED revised event ARM1412: external, target",
 }
 UKR12345_CORRECTION = {
@@ -152,7 +152,7 @@ UKR12345_CORRECTION = {
         "external": _external("UKR12345", timestamp="1711447200"),
         "killed": 5,
     },
-    "sources": [{"name": "ACLED"}],
+    "sources": [{"name": "ACLED", "published_at": "2024-03-26T10:00:00Z"}],
     "summary": "ACLED revised event UKR12345: external, killed",
 }
 

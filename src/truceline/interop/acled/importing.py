@@ -154,14 +154,15 @@ def _revision(
     if not changes or _only_restamped(changes, stored, event):
         return None
     digest = json.dumps(changes, sort_keys=True, ensure_ascii=False)
+    revised_at = _unix_time(row.get("timestamp"))  # when ACLED revised the row
     return {
         "type": "correction",
         "event_id": str(uuid.uuid5(NAMESPACE, f"correction:{event['event_id']}:{digest}")),
         "conflict": event["conflict"],
-        "occurred_at": _unix_time(row.get("timestamp")),
+        "occurred_at": revised_at,
         "corrects_event_id": event["event_id"],
         "changes": changes,
-        "sources": [{"name": "ACLED"}],
+        "sources": [{"name": "ACLED", "published_at": revised_at}],
         "summary": f"ACLED revised event {row['event_id_cnty']}: {', '.join(changes)}",
     }
 
