@@ -137,17 +137,13 @@ async def timeline(
     ] = 100,
     cursor: str | None = None,
     include_retracted: bool = False,
-    format: Annotated[
-        str | None, Query(description="json, csv, geojson or acled (docs/acled.md)")
-    ] = None,
+    format: Annotated[str | None, Query(description="json, csv, geojson or acled")] = None,
     min_position: MinPosition = None,
     as_of: AsOf = None,
 ) -> Response:
     """Items ordered by occurred_at then position; ``next_cursor`` pages on."""
     kind = _format(request, format)
-    most = settings.max_page if kind == "json" else settings.max_export_page
-    if limit > most:
-        raise invalid_request(["query", "limit"], f"at most {most} items a page in {kind.upper()}")
+    _check_limit(settings, kind, limit)
     types = _types(type or [])
     where = TimelineFilter(
         conflict=conflict,
@@ -163,12 +159,18 @@ async def timeline(
     after = _decode_cursor(cursor) if cursor is not None else None
     answer = partial(page.answer, kind, where, limit, after, as_of, min_position)
     if kind == "json" and limit <= INLINE_PAGE and as_of is None and min_position is None:
-        # A default page is well under a millisecond of reading the local read-model
-        # file: on the event loop it skips the hand-off to a worker thread, which cost
-        # more than that (a page's p50 under load: 8.5 -> 5.4 ms). Whatever can wait
-        # (min_position, as_of's log lookups) or runs long (exports) still goes there.
+        # A default page is well under a millisecond of reading the local read-model file:
+        # on the event loop it skips the hand-off to a worker thread, which cost more than
+        # that (a page's p50 under load: 8.5 -> 5.4 ms). Whatever can wait (min_position,
+        # as_of's log lookups) or runs long (exports) still goes there.
         return answer()
     return await run_in_threadpool(answer)
+
+
+def _check_limit(settings: Settings, kind: str, limit: int) -> None:
+    most = settings.max_page if kind == "json" else settings.max_export_page
+    if limit > most:
+        raise invalid_request(["query", "limit"], f"at most {most} items a page in {kind.upper()}")
 
 
 @dataclass(frozen=True)
