@@ -12,39 +12,9 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
-COLUMNS = (
-    "event_id_cnty",
-    "event_date",
-    "year",
-    "time_precision",
-    "disorder_type",
-    "event_type",
-    "sub_event_type",
-    "actor1",
-    "assoc_actor_1",
-    "inter1",
-    "actor2",
-    "assoc_actor_2",
-    "inter2",
-    "interaction",
-    "civilian_targeting",
-    "iso",
-    "region",
-    "country",
-    "admin1",
-    "admin2",
-    "admin3",
-    "location",
-    "latitude",
-    "longitude",
-    "geo_precision",
-    "source",
-    "source_scale",
-    "notes",
-    "fatalities",
-    "tags",
-    "timestamp",
-)
+from truceline.interop.acled.exporting import ACLED_COLUMNS
+
+COLUMNS = ACLED_COLUMNS  # the layout the export writes, the current 31 columns
 COUNTRIES = [
     ("AZE", 31, "Azerbaijan", "Ganja-Dashkasan", "Ganja", 40.68, 46.36),
     ("ARM", 51, "Armenia", "Syunik", "Goris", 39.51, 46.34),
