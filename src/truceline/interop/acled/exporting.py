@@ -35,6 +35,7 @@ from typing import Any, TextIO
 import pycountry
 
 from truceline.domain.times import parse_utc, zone
+from truceline.interop.acled.mapping import alpha2
 
 ACLED_COLUMNS = (
     "event_id_cnty",
@@ -206,27 +207,13 @@ def _country(alpha_2: str | None, fields: dict[str, str]) -> dict[str, str]:
     given: dict[str, str] = {key: fields[key] for key in ("country", "iso") if key in fields}
     if alpha_2 is None:
         return {"country": "", "iso": "", **given}
-    if _fields_country(fields) == alpha_2:  # ACLED's own, as its layout wrote them
+    named = alpha2(fields)  # the country ACLED's own columns name
+    if named == alpha_2:  # ACLED's own, as its layout wrote them
         return {"country": fields.get("country", ""), "iso": fields.get("iso", "")}
-    if _fields_country(fields) is not None:
+    if named is not None:
         given = {}
     country = pycountry.countries.get(alpha_2=alpha_2)
     if country is None:  # not from this service: every stored code is pycountry's
         return {"country": "", "iso": "", **given}
     name = str(getattr(country, "common_name", country.name))
     return {"country": name, "iso": str(int(country.numeric)), **given}
-
-
-def _fields_country(fields: dict[str, str]) -> str | None:
-    """The alpha-2 code ACLED's ``iso``, ``iso3`` or ``country`` names, in that order; None
-    when none of them names a country pycountry knows."""
-    iso, iso3, name = (fields.get(key, "").strip() for key in ("iso", "iso3", "country"))
-    found = pycountry.countries.get(numeric=iso.zfill(3)) if iso.isdigit() else None
-    if found is None and iso3:
-        found = pycountry.countries.get(alpha_3=iso3.upper())
-    if found is None and name:
-        try:
-            found = pycountry.countries.lookup(name)
-        except LookupError:
-            found = None
-    return None if found is None else str(found.alpha_2)

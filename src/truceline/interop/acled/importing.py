@@ -9,7 +9,6 @@ not grow with the file.
 
 from __future__ import annotations
 
-import csv
 import json
 import sqlite3
 import tempfile
@@ -23,9 +22,10 @@ from typing import Any
 
 from truceline.application.app import Truceline
 from truceline.domain.errors import Invalid
+from truceline.domain.times import format_utc
 from truceline.domain.validation import NormalizedEvent, parse_event
 from truceline.interop.acled.mapping import NAMESPACE, Skipped, envelope, event_id
-from truceline.interop.acled.reading import LayoutError, Row, parse_date, read_rows
+from truceline.interop.acled.reading import Row, parse_date, read_deletions, read_rows
 
 CHUNK = 1000
 _FIXED = frozenset({"event_id", "type", "conflict", "local_times"})
@@ -188,7 +188,7 @@ def _unix_time(text: str | None) -> str:
         moment = datetime.fromtimestamp(int(float(text or "")), UTC)
     except (ValueError, OverflowError, OSError):
         moment = datetime.now(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(moment.replace(microsecond=0))
 
 
 def summary_lines(summary: Summary) -> list[str]:
@@ -271,7 +271,7 @@ def import_deleted(app: Truceline, path: Path, recorded_by: str) -> Summary:
     """Retract the events of ACLED's deletions list (CSV or the API's JSON)."""
     summary = Summary()
     by_time: dict[str, list[str]] = {}
-    for row in _deletion_rows(path):
+    for row in read_deletions(path):
         by_time.setdefault(_unix_time(row.get("deleted_timestamp")), []).append(
             row["event_id_cnty"]
         )
@@ -280,26 +280,6 @@ def import_deleted(app: Truceline, path: Path, recorded_by: str) -> Summary:
             app, acled_ids, "deleted by ACLED", at, recorded_by, summary
         )
     return summary
-
-
-def _deletion_rows(path: Path) -> Iterator[Row]:
-    with path.open(encoding="utf-8-sig", newline="") as stream:
-        text = stream.read(1).strip()
-        stream.seek(0)
-        if text in ("{", "["):
-            document = json.load(stream)
-            data = document.get("data") if isinstance(document, dict) else document
-            rows: Iterable[dict[str, Any]] = data if isinstance(data, list) else []
-        else:
-            rows = csv.DictReader(stream)
-        for row in rows:
-            clean = {str(k).strip().lower(): str(v or "").strip() for k, v in row.items()}
-            if not clean.get("event_id_cnty") or "deleted_timestamp" not in clean:
-                raise LayoutError(
-                    "not an ACLED deletions list: expected the columns event_id_cnty and "
-                    "deleted_timestamp"
-                )
-            yield clean
 
 
 # -- what the file holds ------------------------------------------------------------------

@@ -103,20 +103,44 @@ def check_layout(columns: list[str]) -> None:
 
 
 def _json_rows(document: Any) -> Iterator[Row]:
-    data = document.get("data") if isinstance(document, dict) else document
-    if not isinstance(data, list):
-        raise LayoutError('not an ACLED API answer: expected {"data": [...]} or a list of rows')
     checked = False
-    for item in data:
-        if not isinstance(item, dict):
-            raise LayoutError("not an ACLED API answer: each row of data must be an object")
-        row = {
-            _column(key): "" if value is None else str(value).strip() for key, value in item.items()
-        }
+    for row in _json_data(document):
         if not checked:
             check_layout(list(row))
             checked = True
         yield row
+
+
+def _json_data(document: Any) -> Iterator[Row]:
+    """The rows of an API answer (``{"data": [...]}``, or the list alone), as text."""
+    data = document.get("data") if isinstance(document, dict) else document
+    if not isinstance(data, list):
+        raise LayoutError('not an ACLED API answer: expected {"data": [...]} or a list of rows')
+    for item in data:
+        if not isinstance(item, dict):
+            raise LayoutError("not an ACLED API answer: each row of data must be an object")
+        yield _text_row(item)
+
+
+def _text_row(item: dict[Any, Any]) -> Row:
+    return {_column(str(k)): "" if v is None else str(v).strip() for k, v in item.items()}
+
+
+def read_deletions(path: Path) -> Iterator[Row]:
+    """The rows of ACLED's deletions list (``event_id_cnty``, ``deleted_timestamp``), CSV
+    or the API's JSON; :class:`LayoutError` for a file that is not one."""
+    with path.open(encoding="utf-8-sig", newline="") as stream:
+        if _first_character(stream) in ("{", "["):
+            rows: Iterator[Row] = _json_data(json.load(stream))
+        else:
+            rows = (_text_row(row) for row in csv.DictReader(stream))
+        for row in rows:
+            if not row.get("event_id_cnty") or "deleted_timestamp" not in row:
+                raise LayoutError(
+                    "not an ACLED deletions list: expected the columns event_id_cnty and "
+                    "deleted_timestamp"
+                )
+            yield row
 
 
 def merge_monadic(rows: Iterator[Row]) -> Iterator[Row]:
