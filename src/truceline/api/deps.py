@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 
 from truceline.api.auth import authorize
 from truceline.api.params import AsOf, At, MinPosition
-from truceline.api.problems import Problem, invalid_request
+from truceline.api.problems import Problem, invalid_query
 from truceline.application.app import Truceline
 from truceline.application.group_commit import GroupCommitter
 from truceline.application.keys import Key
@@ -78,8 +78,7 @@ def knowledge_of(application: Truceline, as_of: str | None, at: str | None = Non
     try:
         return application.knowledge(as_of, at)
     except Invalid as error:
-        (detail,) = error.errors
-        raise invalid_request(["query", *detail["loc"]], detail["msg"]) from None
+        raise invalid_query(error) from None
 
 
 def wait_until_caught_up(

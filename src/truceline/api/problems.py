@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from truceline.api.security import API_CSP, HEADERS
-from truceline.domain.errors import ErrorDetail
+from truceline.domain.errors import ErrorDetail, Invalid
 
 log = logging.getLogger("truceline.api")
 
@@ -82,6 +82,12 @@ def invalid_request(loc: list[str | int], msg: str) -> Problem:
         kind="invalid-request",
         errors=[{"loc": loc, "msg": msg}],
     )
+
+
+def invalid_query(error: Invalid) -> Problem:
+    """422 for a query parameter the domain or application refused (``loc`` its name)."""
+    detail = error.errors[0]
+    return invalid_request(["query", *detail["loc"]], detail["msg"])
 
 
 def install_problem_handlers(app: FastAPI) -> None:

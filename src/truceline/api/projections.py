@@ -26,7 +26,7 @@ from truceline.api.deps import (
     wait_until_caught_up,
 )
 from truceline.api.params import MAX_INTEGER, AsOf, MinPosition
-from truceline.api.problems import Problem, invalid_request
+from truceline.api.problems import Problem, invalid_query, invalid_request
 from truceline.application.app import Truceline
 from truceline.application.knowledge import world_time
 from truceline.domain.errors import Invalid
@@ -57,7 +57,7 @@ def _micros(name: str, value: str) -> int:
     try:
         return world_time(name, value)
     except Invalid as error:
-        raise invalid_request(["query", name], error.errors[0]["msg"]) from None
+        raise invalid_query(error) from None
 
 
 def _bbox(value: str) -> tuple[float, float, float, float]:
