@@ -211,17 +211,15 @@ def test_a_ceasefire_not_yet_in_the_log_is_404_as_of_before_it(client, reader, e
 def test_conflict_status_as_of(client, reader, example):
     path = f"/v1/conflicts/{EXAMPLE}/status"
     answers = {
-        as_of: get(client, reader, path, at=MARCH_6_NOON, as_of=as_of) for as_of in (0, 7, 9, 10)
+        as_of: get(client, reader, path, at=MARCH_6_NOON, as_of=as_of) for as_of in (7, 9, 10)
     }
 
     assert {as_of: a["state"] for as_of, a in answers.items()} == {
-        0: "no_ceasefire",
         7: "ceasefire_violated",
         9: "ceasefire_violated",
         10: "ceasefire_holding",
     }
     assert {as_of: a["at"] for as_of, a in answers.items()} == dict.fromkeys(answers, MARCH_6_NOON)
-    assert answers[0]["ceasefire"] is None
     assert answers[7]["ceasefire"]["ceasefire_id"] == "truce-1"
     assert answers[9]["ceasefire"].pop("mediators") in ([], None)  # the contract is silent
     assert answers[9] == {
@@ -276,12 +274,14 @@ def test_a_time_before_the_first_entry_is_the_empty_log(client, reader, example)
 
     assert get(client, reader, "/v1/timeline", as_of=before) == {"items": [], "next_cursor": None}
     assert get(client, reader, "/v1/ceasefires", as_of=before, at=MARCH_6) == {"items": []}
-    assert get(client, reader, f"/v1/conflicts/{EXAMPLE}/status", as_of=before, at=MARCH_6) == {
-        "conflict": EXAMPLE,
-        "at": MARCH_6,
-        "state": "no_ceasefire",
-        "ceasefire": None,
-    }
+    # The conflict has no event yet: a 404 says so, rather than "no_ceasefire".
+    response = client.get(
+        f"/v1/conflicts/{EXAMPLE}/status", params={"as_of": before, "at": MARCH_6}, headers=reader
+    )
+    assert_problem(response, 404)
+    assert response.json()["detail"] == (
+        f"no event of conflict {EXAMPLE!r} in the log up to position 0"
+    )
 
 
 # -- at defaults to the last recorded_at at or before as_of ----------------------------------
@@ -411,7 +411,6 @@ def amended(client: TestClient, writer: Headers) -> None:
 
 # as_of -> (items shown, items shown with include_retracted)
 AMENDED_TIMELINE: dict[int, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {
-    0: ([], []),
     1: ([ORIGINAL], [ORIGINAL]),
     2: ([ORIGINAL, SAID], [ORIGINAL, SAID]),
     3: ([SAID, CORRECTED], [SAID, CORRECTED]),

@@ -169,3 +169,63 @@ def test_the_timeline_at_the_instant_of_the_ganja_strike(seeded):
         SECOND_MISSILE,
         MINGACHEVIR,
     ]
+
+
+def test_breaches_by_day_in_the_conflict_zone_and_in_utc(seeded):
+    # Asia/Baku: the shelling at 21:00 local on 16 October, the three Armenian missiles
+    # at 03:00 local on the 17th. In UTC all four fall on the 16th.
+    def by_day(**zone: str) -> list[Envelope]:
+        response = seeded.get(
+            "/v1/ceasefires", conflict=CONFLICT, at="2020-10-18T00:00:00Z", by_day="true", **zone
+        )
+        assert response.status_code == 200, response.text
+        [status] = response.json()["items"]
+        days: list[Envelope] = status["breaches_by_day"]
+        return days
+
+    assert by_day(day_zone="Asia/Baku") == [
+        {"day": "2020-10-16", "total": 1, "by_party": {"Azerbaijan": 1}},
+        {"day": "2020-10-17", "total": 3, "by_party": {"Armenia": 3}},
+    ]
+    assert by_day() == [
+        {"day": "2020-10-16", "total": 4, "by_party": {"Armenia": 3, "Azerbaijan": 1}},
+    ]
+
+
+def test_breaches_by_day_is_only_there_when_asked_and_names_a_bad_zone(seeded):
+    at = "2020-10-18T00:00:00Z"
+    assert "breaches_by_day" not in seeded.ceasefire(TRUCE, at)
+    response = seeded.get(
+        f"/v1/ceasefires/{TRUCE}", conflict=CONFLICT, at=at, by_day="true", day_zone="Mars/Base"
+    )
+    assert assert_problem(response, 422)["errors"][0]["loc"] == ["query", "day_zone"]
+
+
+def test_the_conflicts_list_counts_items_and_spans_them(seeded):
+    response = seeded.get("/v1/conflicts")
+    assert response.status_code == 200, response.text
+
+    assert response.json() == {
+        "items": [
+            {
+                "conflict": CONFLICT,
+                "events": 14,
+                "first_occurred_at": "2020-10-10T08:00:00Z",
+                "last_occurred_at": "2020-10-17T08:00:00Z",
+            }
+        ]
+    }
+    assert seeded.get("/v1/conflicts", as_of="0").json() == {"items": []}
+    assert seeded.get("/v1/conflicts", as_of="3").json()["items"][0]["events"] == 3
+
+
+def test_every_read_of_an_unknown_conflict_is_404(seeded):
+    at = "2020-10-18T00:00:00Z"
+    for path, params in [
+        ("/v1/timeline", {"conflict": "nagorno-karabak-2020"}),
+        ("/v1/ceasefires", {"conflict": "nagorno-karabak-2020", "at": at}),
+        (f"/v1/ceasefires/{TRUCE}", {"conflict": "nagorno-karabak-2020", "at": at}),
+        ("/v1/conflicts/nagorno-karabak-2020/status", {"at": at}),
+    ]:
+        body = assert_problem(seeded.get(path, **params), 404)
+        assert body["detail"] == "no event of conflict 'nagorno-karabak-2020' in the log", path

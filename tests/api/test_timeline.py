@@ -278,7 +278,6 @@ def test_a_corrected_occurred_at_moves_the_item(client, writer, reader):
 ALONE: list[tuple[dict[str, Any], list[str]]] = [
     ({"conflict": PACIFIC}, ["island_strike", "island_shelling"]),
     ({"conflict": NK}, [n for n in ORDER if not n.startswith("island")]),
-    ({"conflict": "no-such-war"}, []),
     ({"type": ["strike", "shelling"]}, ["strike", "island_strike", "island_shelling"]),
     ({"type": "ceasefire_breached"}, ["breach"]),
     (
@@ -341,6 +340,30 @@ def _check_filters(
 def test_each_filter_alone(client, writer, reader):
     seed(client, writer)
     _check_filters(client, reader, ALONE)
+
+
+def test_a_conflict_with_no_event_is_404_not_an_empty_list(client, writer, reader):
+    seed(client, writer)
+
+    response = get_timeline(client, reader, {"conflict": "no-such-war"})
+
+    assert_problem(response, 404)
+    assert response.json()["detail"] == "no event of conflict 'no-such-war' in the log"
+
+
+def test_newest_first_is_the_same_items_reversed_and_pages_alike(client, writer, reader):
+    seed(client, writer)
+    oldest_first = timeline(client, reader)
+    pages, cursor = [], None
+    while True:
+        params = {"order": "desc", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = get_timeline(client, reader, params).json()
+        pages.append(page["items"])
+        if (cursor := page["next_cursor"]) is None:
+            break
+
+    assert [item for page in pages for item in page] == oldest_first[::-1]
+    assert [len(page) for page in pages[:-1]] == [2] * (len(pages) - 1)
 
 
 def test_filters_combined(client, writer, reader):

@@ -1,4 +1,5 @@
-"""The read side: ``/v1/timeline``, ``/v1/ceasefires``, ``/v1/conflicts/{conflict}/status``."""
+"""The read side: ``/v1/timeline``, ``/v1/ceasefires``, ``/v1/conflicts`` and
+``/v1/conflicts/{conflict}/status``."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import io
 import json
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from sqlite_utils import Database
 
 from truceline.api.deps import (
     ApplicationDep,
@@ -32,7 +35,7 @@ from truceline.application.knowledge import world_time
 from truceline.domain.errors import Invalid
 from truceline.domain.events import EVENT_TYPES
 from truceline.domain.timeline import AMENDMENT_TYPES, ITEM_FIELDS
-from truceline.domain.times import format_utc, from_micros
+from truceline.domain.times import TimeError, format_utc, from_micros, zone
 from truceline.interop.acled.exporting import (
     ATTRIBUTION,
     exported_types,
@@ -51,6 +54,37 @@ INLINE_PAGE = 100  # JSON pages up to this size are answered on the event loop
 
 TIMELINE_TYPES = frozenset(EVENT_TYPES) - AMENDMENT_TYPES
 _FORMATS = ("json", "csv", "geojson", "acled")
+
+ByDay = Annotated[
+    bool,
+    Query(
+        description="add breaches_by_day: the counted breaches per day (of day_zone), in "
+        "total and by party (the same attribution as breaches)"
+    ),
+]
+DayZone = Annotated[
+    str, Query(description="the IANA zone whose calendar days breaches_by_day counts")
+]
+
+
+def _day_zone(by_day: bool, name: str) -> ZoneInfo | None:
+    if not by_day:
+        return None
+    try:
+        return zone(name)
+    except TimeError as error:
+        raise invalid_request(["query", "day_zone"], str(error)) from None
+_NO_CONFLICT: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no event of that conflict in the log (as of as_of)"}
+}
+
+
+def known_conflict(db: Database, conflict: str | None, position: int | None) -> None:
+    """404 unless the log (up to ``position``) holds an event of ``conflict``: a misspelt
+    slug is said to be one, rather than answered with an empty list."""
+    if conflict is not None and not queries.conflict_exists(db, conflict, position):
+        known = "in the log" if position is None else f"in the log up to position {position}"
+        raise Problem(404, f"no event of conflict {conflict!r} {known}", kind="not-found")
 
 
 def _micros(name: str, value: str) -> int:
@@ -115,7 +149,7 @@ def _format(request: Request, format_: str | None) -> str:
     return "json"
 
 
-@router.get("/timeline")
+@router.get("/timeline", responses=_NO_CONFLICT)
 async def timeline(
     request: Request,
     _: Reader,
@@ -136,6 +170,9 @@ async def timeline(
         int, Query(ge=1, le=MAX_INTEGER, description="<= 1,000 for JSON, 100,000 otherwise")
     ] = 100,
     cursor: str | None = None,
+    order: Annotated[
+        Literal["asc", "desc"], Query(description="asc: oldest first (default); desc: newest first")
+    ] = "asc",
     include_retracted: bool = False,
     format: Annotated[str | None, Query(description="json, csv, geojson or acled")] = None,
     min_position: MinPosition = None,
@@ -157,7 +194,7 @@ async def timeline(
     )
     page = _TimelinePage(request, settings, application, follower, read_model)
     after = _decode_cursor(cursor) if cursor is not None else None
-    answer = partial(page.answer, kind, where, limit, after, as_of, min_position)
+    answer = partial(page.answer, kind, where, limit, after, order == "desc", as_of, min_position)
     if kind == "json" and limit <= INLINE_PAGE and as_of is None and min_position is None:
         # A default page is well under a millisecond of reading the local read-model file:
         # on the event loop it skips the hand-off to a worker thread, which cost more than
@@ -189,13 +226,17 @@ class _TimelinePage:
         where: TimelineFilter,
         limit: int,
         after: tuple[int, int] | None,
+        newest_first: bool,
         as_of: str | None,
         min_position: int | None,
     ) -> Response:
         knowledge = knowledge_of(self.application, as_of)
         wait_until_caught_up(self.follower, self.settings, knowledge, min_position)
         with self.read_model.reading() as db:
-            items, next_key = queries.timeline_page(db, where, limit, after, knowledge.position)
+            known_conflict(db, where.conflict, knowledge.position)
+            items, next_key = queries.timeline_page(
+                db, where, limit, after, knowledge.position, newest_first
+            )
         next_cursor = _encode_cursor(next_key) if next_key else None
         headers = {}
         if next_cursor:
@@ -256,24 +297,61 @@ def _geojson(items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
-@router.get("/ceasefires")
+@router.get("/conflicts")
+def conflicts(
+    _: Reader,
+    application: ApplicationDep,
+    follower: FollowerDep,
+    settings: SettingsDep,
+    read_model: ReadModelDep,
+    as_of: AsOf = None,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    """Each conflict with its timeline items (retracted ones left out) and the span of
+    their ``occurred_at``, ordered by slug."""
+    knowledge = knowledge_of(application, as_of)
+    wait_until_caught_up(follower, settings, knowledge, min_position)
+    with read_model.reading() as db:
+        return {"items": queries.conflicts(db, knowledge.position)}
+
+
+@router.get("/ceasefires", responses=_NO_CONFLICT)
 def ceasefires(
-    _: Reader, knowledge: KnowledgeDep, read_model: ReadModelDep, conflict: str | None = None
+    _: Reader,
+    knowledge: KnowledgeDep,
+    read_model: ReadModelDep,
+    conflict: str | None = None,
+    by_day: ByDay = False,
+    day_zone: DayZone = "UTC",
 ) -> dict[str, Any]:
     """Every ceasefire agreed by ``at``, ordered by the start of its period in effect."""
+    days = _day_zone(by_day, day_zone)
     with read_model.reading() as db:
-        items = queries.ceasefire_list(db, conflict, knowledge.at, knowledge.position)
+        known_conflict(db, conflict, knowledge.position)
+        items = queries.ceasefire_list(db, conflict, knowledge.at, knowledge.position, days)
     return {"items": items}
 
 
-@router.get("/ceasefires/{ceasefire_id}", responses={404: {"description": "no such ceasefire"}})
+@router.get(
+    "/ceasefires/{ceasefire_id}",
+    responses={404: {"description": "no such ceasefire, or no event of that conflict"}},
+)
 def ceasefire(
-    ceasefire_id: str, _: Reader, knowledge: KnowledgeDep, read_model: ReadModelDep, conflict: str
+    ceasefire_id: str,
+    _: Reader,
+    knowledge: KnowledgeDep,
+    read_model: ReadModelDep,
+    conflict: str,
+    by_day: ByDay = False,
+    day_zone: DayZone = "UTC",
 ) -> dict[str, Any]:
     """One ceasefire's status at world time ``at``."""
-    moment = knowledge.at
+    moment, days = knowledge.at, _day_zone(by_day, day_zone)
     with read_model.reading() as db:
-        status = queries.ceasefire_status(db, conflict, ceasefire_id, moment, knowledge.position)
+        known_conflict(db, conflict, knowledge.position)
+        status = queries.ceasefire_status(
+            db, conflict, ceasefire_id, moment, knowledge.position, days
+        )
     if status is None:
         raise Problem(
             404,
@@ -284,13 +362,14 @@ def ceasefire(
     return status
 
 
-@router.get("/conflicts/{conflict}/status")
+@router.get("/conflicts/{conflict}/status", responses=_NO_CONFLICT)
 def conflict_status(
     conflict: str, _: Reader, knowledge: KnowledgeDep, read_model: ReadModelDep
 ) -> dict[str, Any]:
     """Whether a ceasefire is in effect at ``at``, and which (the latest start wins)."""
     moment = knowledge.at
     with read_model.reading() as db:
+        known_conflict(db, conflict, knowledge.position)
         answer = queries.conflict_status(db, conflict, moment, knowledge.position)
     return {
         "conflict": conflict,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from truceline.domain.times import format_utc, from_micros
 
@@ -317,19 +318,25 @@ def conflict_state(statuses: Sequence[dict[str, Any]]) -> tuple[str, dict[str, A
 
 
 def status_at(
-    ceasefire: Ceasefire, period: Period, found: Iterable[Incident], at: int
+    ceasefire: Ceasefire,
+    period: Period,
+    found: Iterable[Incident],
+    at: int,
+    *,
+    by_day: ZoneInfo | None = None,
 ) -> dict[str, Any] | None:
-    """The status object at world time ``at``, or None before the agreement."""
+    """The status object at world time ``at``, or None before the agreement; ``by_day``
+    adds ``breaches_by_day``, the days being that zone's."""
     if at < ceasefire.agreed_at:
         return None
     tally, counted = _tally(found, at)
     stopped = period.stop is not None and period.stop <= at
     ended_reason = period.stop_reason if stopped and period.stop_reason != "superseded" else None
-    status = _status_name(period, at, stopped, ended_reason, counted)
-    return {
+    name = _status_name(period, at, stopped, ended_reason, counted)
+    status: dict[str, Any] = {
         "ceasefire_id": ceasefire.ceasefire_id,
         "conflict": ceasefire.conflict,
-        "status": status,
+        "status": name,
         "parties": list(ceasefire.parties),
         "mediators": list(ceasefire.mediators),
         "agreed_at": _time(ceasefire.agreed_at),
@@ -338,11 +345,28 @@ def status_at(
         # Whatever stopped the period (an end, ends_at, a superseder), once it has.
         "ended_at": _time(period.stop) if stopped else None,
         "ended_reason": ended_reason,
-        "superseded_by": period.superseded_by if status == "superseded" else None,
+        "superseded_by": period.superseded_by if name == "superseded" else None,
         "breaches": tally.as_dict(),
         "last_breach_at": _time(max((i.happened_at for i in counted), default=None)),
         "breach_event_ids": [i.event_id for i in counted],
     }
+    if by_day is not None:
+        status["breaches_by_day"] = _by_day(counted, by_day)
+    return status
+
+
+def _by_day(counted: Iterable[Incident], zone: ZoneInfo) -> list[dict[str, Any]]:
+    """The counted incidents per calendar day in ``zone`` of when each happened
+    (``happened_at``, as ``last_breach_at``), with the attribution ``breaches`` uses:
+    summed over the days, ``total`` and ``by_party`` are the status's own."""
+    days: dict[str, _Tally] = {}
+    for incident in counted:
+        day = from_micros(incident.happened_at).astimezone(zone).date().isoformat()
+        days.setdefault(day, _Tally()).count(incident)
+    return [
+        {"day": day, "total": tally.total, "by_party": dict(sorted(tally.by_party.items()))}
+        for day, tally in sorted(days.items())
+    ]
 
 
 def _tally(found: Iterable[Incident], at: int) -> tuple[_Tally, list[Incident]]:

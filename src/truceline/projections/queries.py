@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
@@ -21,6 +22,7 @@ from truceline.domain.ceasefires import (
     in_effect,
     status_at,
 )
+from truceline.domain.times import format_utc, from_micros
 from truceline.projections import jsontext
 from truceline.projections.ceasefires import View, all_incidents, ceasefire_from_row, lifecycle
 from truceline.projections.tables import BreachRow
@@ -46,26 +48,63 @@ def timeline_page(
     limit: int,
     after: tuple[int, int] | None = None,
     as_of: int | None = None,
+    newest_first: bool = False,
 ) -> tuple[list[dict[str, Any]], tuple[int, int] | None]:
     """Items ordered by (occurred_at, position), after the keyset ``after``; and the key of
     the last item when there may be more (the next page's ``after``). With ``as_of``, the
-    items as they stood when the log ended at that position."""
+    items as they stood when the log ended at that position; ``newest_first`` reverses the
+    order (and ``after`` then means "before")."""
     clauses, params = _versions(db, as_of)
     for clause, values in _filters(where):
         clauses.append(clause)
         params += values
     if after is not None:
-        clauses.append("(occurred_us, position) > (?, ?)")
+        clauses.append(f"(occurred_us, position) {'<' if newest_first else '>'} (?, ?)")
         params += list(after)
+    direction = "DESC" if newest_first else ""
     rows = db.execute(
         f"SELECT occurred_us, position, item FROM timeline WHERE {' AND '.join(clauses)} "
-        "ORDER BY occurred_us, position LIMIT ?",
+        f"ORDER BY occurred_us {direction}, position {direction} LIMIT ?",
         [*params, limit + 1],
     ).fetchall()
     more = len(rows) > limit
     rows = rows[:limit]
     items = [jsontext.loads(item) for _, _, item in rows]
     return items, ((rows[-1][0], rows[-1][1]) if more else None)
+
+
+def conflicts(db: sqlite_utils.Database, as_of: int | None = None) -> list[dict[str, Any]]:
+    """Each conflict of the log (as of ``as_of``), ordered by slug: its timeline items
+    (retracted ones left out) and the span of their ``occurred_at``."""
+    clauses, params = _versions(db, as_of)
+    rows = db.execute(
+        "SELECT conflict, sum(retracted = 0), "
+        "min(CASE WHEN retracted = 0 THEN occurred_us END), "
+        "max(CASE WHEN retracted = 0 THEN occurred_us END) "
+        f"FROM timeline WHERE {' AND '.join(clauses)} GROUP BY conflict ORDER BY conflict",
+        params,
+    ).fetchall()
+    return [
+        {
+            "conflict": conflict,
+            "events": events,
+            "first_occurred_at": _utc(first),
+            "last_occurred_at": _utc(last),
+        }
+        for conflict, events, first, last in rows
+    ]
+
+
+def conflict_exists(db: sqlite_utils.Database, conflict: str, as_of: int | None = None) -> bool:
+    """Whether any event of the log (as of ``as_of``) names ``conflict``. Corrections and
+    retractions share their target's conflict, so the timeline's rows say it."""
+    known = "" if as_of is None else f" AND valid_from <= {int(as_of)}"
+    row = db.execute(f"SELECT 1 FROM timeline WHERE conflict = ?{known} LIMIT 1", [conflict])
+    return row.fetchone() is not None
+
+
+def _utc(micros: int | None) -> str | None:
+    return None if micros is None else format_utc(from_micros(micros))
 
 
 def _versions(db: sqlite_utils.Database, as_of: int | None) -> tuple[list[str], list[Any]]:
@@ -117,12 +156,18 @@ def _filters(where: TimelineFilter) -> Iterator[tuple[str, list[Any]]]:
         yield "retracted = 0", []
 
 
-def _status(db: sqlite_utils.Database, row: dict[str, Any], at: int) -> dict[str, Any] | None:
-    return _status_of(db, *ceasefire_from_row(row), at)
+def _status(
+    db: sqlite_utils.Database, row: dict[str, Any], at: int, by_day: ZoneInfo | None = None
+) -> dict[str, Any] | None:
+    return _status_of(db, *ceasefire_from_row(row), at, by_day)
 
 
 def _status_of(
-    db: sqlite_utils.Database, ceasefire: Ceasefire, period: Period, at: int
+    db: sqlite_utils.Database,
+    ceasefire: Ceasefire,
+    period: Period,
+    at: int,
+    by_day: ZoneInfo | None = None,
 ) -> dict[str, Any] | None:
     rows = db.execute(
         f"SELECT {_BREACH_COLUMNS} FROM breaches "
@@ -130,7 +175,7 @@ def _status_of(
         [ceasefire.conflict, ceasefire.ceasefire_id, at],
     ).fetchall()
     found = [_incident(BreachRow(*row)) for row in rows]
-    return status_at(ceasefire, period, found, at)
+    return status_at(ceasefire, period, found, at, by_day=by_day)
 
 
 _BREACH_COLUMNS = ", ".join(BreachRow._fields)
@@ -156,6 +201,7 @@ def _statuses_as_of(
     at: int,
     as_of: int,
     wanted: Callable[[Ceasefire, Period], bool] = lambda _c, _p: True,
+    by_day: ZoneInfo | None = None,
 ) -> list[tuple[Ceasefire, dict[str, Any]]]:
     """The ceasefires of a conflict that ``wanted`` picks, as the log at ``as_of`` made
     them: periods from every ceasefire of the conflict, then incidents only for the ones
@@ -167,7 +213,8 @@ def _statuses_as_of(
         period = in_effect[ceasefire.ceasefire_id]
         if not wanted(ceasefire, period):
             continue
-        status = status_at(ceasefire, period, all_incidents(view, ceasefire, period), at)
+        found = all_incidents(view, ceasefire, period)
+        status = status_at(ceasefire, period, found, at, by_day=by_day)
         if status is not None:
             answers.append((ceasefire, status))
     return answers
@@ -179,11 +226,13 @@ def ceasefire_status(
     ceasefire_id: str,
     at: int,
     as_of: int | None = None,
+    by_day: ZoneInfo | None = None,
 ) -> dict[str, Any] | None:
-    """One ceasefire's status at ``at``; None if it does not exist (yet)."""
+    """One ceasefire's status at ``at``; None if it does not exist (yet). ``by_day``
+    adds the counted breaches per day in that zone."""
     if as_of is not None:
         found = _statuses_as_of(
-            db, conflict, at, as_of, lambda c, _p: c.ceasefire_id == ceasefire_id
+            db, conflict, at, as_of, lambda c, _p: c.ceasefire_id == ceasefire_id, by_day
         )
         return found[0][1] if found else None
     rows = list(
@@ -191,13 +240,18 @@ def ceasefire_status(
             "conflict = ? AND ceasefire_id = ?", [conflict, ceasefire_id]
         )
     )
-    return _status(db, rows[0], at) if rows else None
+    return _status(db, rows[0], at, by_day) if rows else None
 
 
 def ceasefire_list(
-    db: sqlite_utils.Database, conflict: str | None, at: int, as_of: int | None = None
+    db: sqlite_utils.Database,
+    conflict: str | None,
+    at: int,
+    as_of: int | None = None,
+    by_day: ZoneInfo | None = None,
 ) -> list[dict[str, Any]]:
-    """Every ceasefire agreed at or before ``at``, by the start of its period in effect."""
+    """Every ceasefire agreed at or before ``at``, by the start of its period in effect;
+    ``by_day`` adds each one's counted breaches per day in that zone."""
     if as_of is not None:
         conflicts = (
             [conflict]
@@ -211,7 +265,11 @@ def ceasefire_list(
                 ).fetchall()
             ]
         )
-        found = [pair for name in conflicts for pair in _statuses_as_of(db, name, at, as_of)]
+        found = [
+            pair
+            for name in conflicts
+            for pair in _statuses_as_of(db, name, at, as_of, by_day=by_day)
+        ]
         found.sort(key=lambda pair: (pair[0].start, pair[0].position))
         return [status for _, status in found]
     where, params = "agreed_us <= ?", [at]
@@ -221,7 +279,7 @@ def ceasefire_list(
         rows = db.table("ceasefires").rows_where(
             where + " AND conflict = ?", [at, conflict], order_by="start_us, position"
         )
-    return [status for row in rows if (status := _status(db, row, at)) is not None]
+    return [status for row in rows if (status := _status(db, row, at, by_day)) is not None]
 
 
 def conflict_status(
