@@ -16,9 +16,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# wrk (Debian's package) generates load for the benchmarks and their quick test.
+# Debian's packages: wrk generates load for the benchmarks and their quick test;
+# chromium runs the page's browser tests (Playwright drives it; it never downloads one).
 tools:
-	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	@command -v wrk >/dev/null && command -v chromium >/dev/null || \
+		{ apt-get update -qq && apt-get install -y -qq wrk chromium; }
 
 run: install
 	$(BIN)/truceline serve --host 127.0.0.1 --port 8000

@@ -51,6 +51,20 @@ class Settings(BaseSettings):
     )
     sqlite_lock_timeout: int = Field(5, description="seconds to wait for SQLite's write lock")
     postgres_pool_size: int = Field(5, description="PostgreSQL connections per process")
+    docs: bool = Field(True, description="serve the interactive API docs at /docs and /redoc")
+    max_streams: int = Field(
+        200, description="most open /v1/stream connections in one process (beyond: 503)"
+    )
+    max_streams_per_key: int = Field(
+        4,
+        description="most open /v1/stream connections per key, or per client address with "
+        "open reads (beyond: 429)",
+    )
+    stream_backlog: int = Field(
+        10_000,
+        description="how many log entries a /v1/stream client may fall behind before it is "
+        "closed (it resumes with Last-Event-ID)",
+    )
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:

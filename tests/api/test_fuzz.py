@@ -102,10 +102,14 @@ OPERATIONS = [
     "GET /v1/timeline",
     "GET /v1/ceasefires",
     "GET /v1/ceasefires/{ceasefire_id}",
+    "GET /v1/conflicts",
     "GET /v1/conflicts/{conflict}/status",
     "GET /v1/audit/verify",
     "GET /v1/health",
 ]
+# A stream that starts never ends, and an in-process session waits for the end of an
+# answer: its refusals are tested over a socket in test_stream.py instead.
+NOT_FUZZED = {"GET /v1/stream"}
 # Operations without parameters or a body: nothing of theirs can break the document.
 NO_INPUT = {"GET /v1/audit/verify", "GET /v1/health"}
 
@@ -285,7 +289,7 @@ def test_every_operation_of_the_schema_is_fuzzed(fuzzed: Fuzzed) -> None:
 
     assert len(labels) == len(results), "the document has operations schemathesis cannot read"
 
-    assert labels == set(OPERATIONS)
+    assert labels == set(OPERATIONS) | NOT_FUZZED
 
 
 @pytest.mark.parametrize(
@@ -371,10 +375,12 @@ def test_the_schema_documents_the_problem_answers(fuzzed: Fuzzed) -> None:
             ("/v1/events/batch", "post", ("400", "401", "403", "409", "413", "422")),
             ("/v1/events", "get", ("401", "403", "422")),
             ("/v1/events/{event_id}", "get", ("401", "404", "422")),
-            ("/v1/timeline", "get", ("401", "422", "503")),
-            ("/v1/ceasefires", "get", ("401", "422", "503")),
+            ("/v1/timeline", "get", ("401", "404", "422", "503")),
+            ("/v1/ceasefires", "get", ("401", "404", "422", "503")),
             ("/v1/ceasefires/{ceasefire_id}", "get", ("401", "404", "422", "503")),
-            ("/v1/conflicts/{conflict}/status", "get", ("401", "422", "503")),
+            ("/v1/conflicts", "get", ("401", "422", "503")),
+            ("/v1/conflicts/{conflict}/status", "get", ("401", "404", "422", "503")),
+            ("/v1/stream", "get", ("401", "404", "422", "429", "503")),
             ("/v1/audit/verify", "get", ("401", "403")),
         ]
         for status in statuses

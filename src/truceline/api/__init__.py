@@ -12,14 +12,17 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 import truceline
-from truceline.api import audit, events, health, projections
+from truceline.api import audit, events, health, projections, stream
 from truceline.api.problems import install_problem_handlers, install_store_error_handler
 from truceline.api.schemas import EVENT_COMPONENTS, document_problems
 from truceline.api.security import SecurityHeaders
+from truceline.api.stream import end_streams_on_exit_signals
 from truceline.application.app import Truceline
 from truceline.application.group_commit import GroupCommitter
+from truceline.projections.feed import Feed, StreamSlots
 from truceline.projections.follower import Follower, open_read_model
 from truceline.settings import Settings, read_model_path
+from truceline.web import install as install_web
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -33,11 +36,15 @@ def create_app(settings: Settings) -> FastAPI:
         max_group_events=20_000 if settings.group_commit else 1,
         on_commit=follower.poke,
     )
+    feed = Feed(follower.position, settings.stream_backlog)
+    follower.on_applied.append(feed.publish)
     follower.start()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        end_streams_on_exit_signals(feed)
         yield
+        feed.close()
         await application.store.aclose()
         committer.close()
         follower.stop()
@@ -49,20 +56,26 @@ def create_app(settings: Settings) -> FastAPI:
         version=truceline.__version__,
         description="An event-sourced conflict timeline with ceasefire tracking.",
         lifespan=lifespan,
+        docs_url=None,  # the web room serves the docs from vendored assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.app = application
     app.state.committer = committer
     app.state.read_model = read_model
     app.state.follower = follower
+    app.state.feed = feed
+    app.state.stream_slots = StreamSlots(settings.max_streams, settings.max_streams_per_key)
     _add_middleware(app, settings)
     install_problem_handlers(app)
     install_store_error_handler(app)
     app.include_router(events.router)
     app.include_router(projections.router)
     app.include_router(audit.router)
+    app.include_router(stream.router)
 
     app.include_router(health.router)
+    install_web(app, settings)
     app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
     return app
 

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
+from sqlite_utils import Database
 
 from truceline.api.auth import authorize
 from truceline.api.params import AsOf, At, MinPosition
@@ -21,6 +22,8 @@ from truceline.application.group_commit import GroupCommitter
 from truceline.application.keys import Key
 from truceline.application.knowledge import Knowledge
 from truceline.domain.errors import Invalid
+from truceline.projections import queries
+from truceline.projections.feed import Feed, StreamSlots
 from truceline.projections.follower import Follower
 from truceline.projections.readmodel import ReadModel
 from truceline.settings import Settings
@@ -46,11 +49,21 @@ async def _committer(request: Request) -> GroupCommitter:
     return cast(GroupCommitter, request.app.state.committer)
 
 
+async def _feed(request: Request) -> Feed:
+    return cast(Feed, request.app.state.feed)
+
+
+async def _stream_slots(request: Request) -> StreamSlots:
+    return cast(StreamSlots, request.app.state.stream_slots)
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 ApplicationDep = Annotated[Truceline, Depends(_application)]
 ReadModelDep = Annotated[ReadModel, Depends(_read_model)]
 FollowerDep = Annotated[Follower, Depends(_follower)]
 CommitterDep = Annotated[GroupCommitter, Depends(_committer)]
+FeedDep = Annotated[Feed, Depends(_feed)]
+StreamSlotsDep = Annotated[StreamSlots, Depends(_stream_slots)]
 
 
 def require(role: str) -> Callable[..., Awaitable[Key | None]]:
@@ -79,6 +92,14 @@ def knowledge_of(application: Truceline, as_of: str | None, at: str | None = Non
         return application.knowledge(as_of, at)
     except Invalid as error:
         raise invalid_query(error) from None
+
+
+def known_conflict(db: Database, conflict: str | None, position: int | None) -> None:
+    """404 unless the log (up to ``position``) holds an event of ``conflict``: a misspelt
+    slug is said to be one, rather than answered with an empty list."""
+    if conflict is not None and not queries.conflict_exists(db, conflict, position):
+        known = "in the log" if position is None else f"in the log up to position {position}"
+        raise Problem(404, f"no event of conflict {conflict!r} {known}", kind="not-found")
 
 
 def wait_until_caught_up(

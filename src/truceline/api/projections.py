@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
-from sqlite_utils import Database
 
 from truceline.api.deps import (
     ApplicationDep,
@@ -26,6 +25,7 @@ from truceline.api.deps import (
     ReadModelDep,
     SettingsDep,
     knowledge_of,
+    known_conflict,
     wait_until_caught_up,
 )
 from truceline.api.params import MAX_INTEGER, AsOf, MinPosition
@@ -77,14 +77,6 @@ def _day_zone(by_day: bool, name: str) -> ZoneInfo | None:
 _NO_CONFLICT: dict[int | str, dict[str, Any]] = {
     404: {"description": "no event of that conflict in the log (as of as_of)"}
 }
-
-
-def known_conflict(db: Database, conflict: str | None, position: int | None) -> None:
-    """404 unless the log (up to ``position``) holds an event of ``conflict``: a misspelt
-    slug is said to be one, rather than answered with an empty list."""
-    if conflict is not None and not queries.conflict_exists(db, conflict, position):
-        known = "in the log" if position is None else f"in the log up to position {position}"
-        raise Problem(404, f"no event of conflict {conflict!r} {known}", kind="not-found")
 
 
 def _micros(name: str, value: str) -> int:

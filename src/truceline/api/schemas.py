@@ -122,6 +122,7 @@ _WHY = {
     "404": "no such thing",
     "409": "event_id used with other content",
     "413": "the body is too large",
+    "429": "too many at once for this key: retry after Retry-After seconds",
     "422": "invalid input, the field named",
     "503": "the store is unavailable, or the read models have not caught up; retry",
 }
@@ -133,9 +134,20 @@ def _statuses(path: str, method: str) -> list[str]:
     statuses = ["401", "403", "422", "503"]
     if method == "post":
         statuses += ["400", "409", "413"]
-    if path.endswith(("{event_id}", "{ceasefire_id}")):
+    if path.endswith(("{event_id}", "{ceasefire_id}")) or path in _NAMING_A_CONFLICT:
         statuses.append("404")
+    if path == "/v1/stream":
+        statuses.append("429")
     return sorted(statuses)
+
+
+# Reads whose `conflict` must name one with an event in the log (else 404).
+_NAMING_A_CONFLICT = {
+    "/v1/timeline",
+    "/v1/ceasefires",
+    "/v1/conflicts/{conflict}/status",
+    "/v1/stream",
+}
 
 
 def document_problems(schema: dict[str, Any]) -> None:
@@ -151,6 +163,8 @@ def document_problems(schema: dict[str, Any]) -> None:
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             for status in _statuses(path, method):
-                responses[status] = {"description": _WHY[status], "content": problem}
+                # A route's own description of an error says more than the generic one.
+                why = responses.get(status, {}).get("description", _WHY[status])
+                responses[status] = {"description": why, "content": problem}
             if path != "/v1/health":
                 operation["security"] = [{"bearer": []}]

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
 from truceline.application.app import Truceline
+from truceline.application.log import Entry
 from truceline.application.postgres_store import PostgresLogRecorder
 from truceline.projections.readmodel import ReadModel, remove_files
 
@@ -50,6 +51,8 @@ class Follower:
         self._advanced = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._subscription: Any = None
+        # Called on the follower's thread with each page, once the read model holds it.
+        self.on_applied: list[Callable[[Sequence[Entry]], None]] = []
 
     # -- driving it ---------------------------------------------------------------------
 
@@ -75,6 +78,8 @@ class Follower:
         with self._advanced:
             self.position = position
             self._advanced.notify_all()
+        for listener in self.on_applied:
+            listener(entries)
         return len(entries)
 
     def catch_up(
