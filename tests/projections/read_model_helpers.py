@@ -20,7 +20,7 @@ Event = dict[str, Any]
 Rows = dict[str, list[tuple[Any, ...]]]
 
 # The read model's tables compared, each in the order of its primary key.
-TABLES = ("timeline", "amendments", "ceasefires", "breaches", "log_meta")
+TABLES = ("timeline", "amendments", "ceasefires", "breaches", "log_meta", "conflicts")
 
 
 def table_rows(path: str | Path) -> Rows:

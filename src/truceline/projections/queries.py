@@ -76,6 +76,31 @@ def timeline_page(
 def conflicts(db: sqlite_utils.Database, as_of: int | None = None) -> list[dict[str, Any]]:
     """Each conflict of the log (as of ``as_of``), ordered by slug: its timeline items
     (retracted ones left out) and the span of their ``occurred_at``."""
+    if as_of is not None:
+        return _conflicts_as_of(db, as_of)
+    rows = db.execute(
+        "SELECT conflict, items - retracted FROM conflicts ORDER BY conflict"
+    ).fetchall()
+    return [_conflict(name, events, *_span(db, name)) for name, events in rows]
+
+
+def _span(db: sqlite_utils.Database, conflict: str) -> tuple[int | None, int | None]:
+    # Two walks of the current items' index on (conflict, occurred_us), from either end
+    # to the first unretracted item: the counts are kept, only the ends are looked up.
+    ends = [
+        db.execute(
+            "SELECT occurred_us FROM timeline WHERE conflict = ? AND valid_to IS NULL "
+            f"AND retracted = 0 ORDER BY occurred_us {direction} LIMIT 1",
+            [conflict],
+        ).fetchone()
+        for direction in ("ASC", "DESC")
+    ]
+    first, last = (None if end is None else int(end[0]) for end in ends)
+    return first, last
+
+
+def _conflicts_as_of(db: sqlite_utils.Database, as_of: int) -> list[dict[str, Any]]:
+    """:func:`conflicts` from the versioned timeline, each item as it stood at ``as_of``."""
     clauses, params = _versions(db, as_of)
     rows = db.execute(
         "SELECT conflict, sum(retracted = 0), "
@@ -84,15 +109,16 @@ def conflicts(db: sqlite_utils.Database, as_of: int | None = None) -> list[dict[
         f"FROM timeline WHERE {' AND '.join(clauses)} GROUP BY conflict ORDER BY conflict",
         params,
     ).fetchall()
-    return [
-        {
-            "conflict": conflict,
-            "events": events,
-            "first_occurred_at": _utc(first),
-            "last_occurred_at": _utc(last),
-        }
-        for conflict, events, first, last in rows
-    ]
+    return [_conflict(*row) for row in rows]
+
+
+def _conflict(name: str, events: int, first: int | None, last: int | None) -> dict[str, Any]:
+    return {
+        "conflict": name,
+        "events": events,
+        "first_occurred_at": _utc(first),
+        "last_occurred_at": _utc(last),
+    }
 
 
 def conflict_exists(db: sqlite_utils.Database, conflict: str, as_of: int | None = None) -> bool:

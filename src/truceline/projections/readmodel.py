@@ -82,7 +82,14 @@ class ReadModel(SQLiteTrackingRecorder):
     def create_table(self) -> None:
         super().create_table()
         with self.datastore.transaction(commit=True) as c:
-            create_tables(database(c))
+            db = database(c)
+            counted = db["conflicts"].exists()
+            create_tables(db)
+            if not counted:  # a file written before the counts were kept: count it once
+                c.execute(
+                    "INSERT INTO conflicts SELECT conflict, count(*), sum(retracted) "
+                    "FROM timeline WHERE valid_to IS NULL GROUP BY conflict"
+                )
             for index in (*PROJECTION_INDEXES, *SERVING_INDEXES):
                 c.execute(index.create)
 

@@ -103,6 +103,15 @@ class FrontierRow(NamedTuple):
     max_occurred_us: int
 
 
+class ConflictRow(NamedTuple):
+    """A conflict's timeline items now: how many, and how many of them are retracted. Kept
+    by each page, so listing the conflicts never counts the timeline."""
+
+    conflict: str
+    items: int
+    retracted: int
+
+
 # Each table: its row and its primary key.
 TABLES: dict[str, tuple[type[Any], str | tuple[str, ...]]] = {
     "timeline": (TimelineRow, ("event_id", "valid_from")),
@@ -111,6 +120,7 @@ TABLES: dict[str, tuple[type[Any], str | tuple[str, ...]]] = {
     "breaches": (BreachRow, ("conflict", "ceasefire_id", "key")),
     "log_meta": (LogMetaRow, "id"),
     "frontier": (FrontierRow, "position"),
+    "conflicts": (ConflictRow, "conflict"),
 }
 
 

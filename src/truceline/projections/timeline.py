@@ -8,6 +8,7 @@ next one (``valid_from``) at the position of the entry that caused it.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 import sqlite_utils
@@ -35,6 +36,7 @@ class TimelineWriter:
         self.items: list[TimelineRow] = []
         self.amendments: list[Entry] = []
         self.latest: int | None = None  # the latest occurred_us of the rows written
+        self.counts = ConflictCounts()
 
     def project(self, entry: Entry) -> None:
         event = entry.event
@@ -47,17 +49,40 @@ class TimelineWriter:
         written = [row.occurred_us for row in self.items]
         if self.items:
             insert_rows(self.db, "timeline", self.items)
+            self.counts.items.update(row.conflict for row in self.items)
             self.items = []
         for entry in self.amendments:
-            row = _amend(self.db, entry, self.touched)
+            row = _amend(self.db, entry, self.touched, self.counts)
             if row is not None:
                 written.append(row.occurred_us)
         self.amendments = []
+        self.counts.write(self.db)
         if written:
             self.latest = max(written) if self.latest is None else max(self.latest, *written)
 
 
-def _amend(db: sqlite_utils.Database, entry: Entry, touched: Touched) -> TimelineRow | None:
+class ConflictCounts:
+    """What a page changed in each conflict's counts (the ``conflicts`` table)."""
+
+    def __init__(self) -> None:
+        self.items: Counter[str] = Counter()
+        self.retracted: Counter[str] = Counter()
+
+    def write(self, db: sqlite_utils.Database) -> None:
+        changed = set(self.items) | set(self.retracted)
+        db.conn.executemany(
+            "INSERT INTO conflicts (conflict, items, retracted) VALUES (?, ?, ?) "
+            "ON CONFLICT (conflict) DO UPDATE SET items = items + excluded.items, "
+            "retracted = retracted + excluded.retracted",
+            [(name, self.items[name], self.retracted[name]) for name in sorted(changed)],
+        )
+        self.items.clear()
+        self.retracted.clear()
+
+
+def _amend(
+    db: sqlite_utils.Database, entry: Entry, touched: Touched, counts: ConflictCounts
+) -> TimelineRow | None:
     """Record a correction or retraction; the new row of the item it changes, if any."""
     event = entry.event
     target_id = event.get("corrects_event_id") or event["retracts_event_id"]
@@ -83,11 +108,15 @@ def _amend(db: sqlite_utils.Database, entry: Entry, touched: Touched) -> Timelin
         # A retracted correction no longer applies: its own target is recomputed.
         db.execute("UPDATE amendments SET retracted = 1 WHERE event_id = ?", [target_id])
         target_id = retracted_correction[0]
-    return _recompute_item(db, target_id, entry.position, touched)
+    return _recompute_item(db, target_id, entry.position, touched, counts)
 
 
 def _recompute_item(
-    db: sqlite_utils.Database, event_id: str, at_position: int, touched: Touched
+    db: sqlite_utils.Database,
+    event_id: str,
+    at_position: int,
+    touched: Touched,
+    counts: ConflictCounts,
 ) -> TimelineRow | None:
     current = db.execute(
         "SELECT original, position, item FROM timeline WHERE event_id = ? AND valid_to IS NULL",
@@ -125,6 +154,7 @@ def _recompute_item(
         original=original,
     )
     insert_rows(db, "timeline", [row])
+    counts.retracted[row.conflict] += row.retracted - int(old["retracted"])
     return row
 
 
