@@ -363,6 +363,34 @@ def http_query_rows(workdir: Path, seconds: int) -> list[Row]:
     ]
 
 
+# The page's first paint is measured on a log of this size (the issue's figure), or on
+# the whole log when the run is smaller.
+PAGE_EVENTS = 100_000
+
+
+def page_rows(workdir: Path, events: int, runs: int = 5) -> list[Row]:
+    """The page in Debian's chromium: first paint and first timeline item, against the
+    same page over the 14-event seed file."""
+    f = _script("page.py", str(workdir), str(runs))
+    large, seed = f["large"], f["seed"]
+    return [
+        (
+            f"page at /, {events:,}-event log: first contentful paint (chromium)",
+            f"{large['first_contentful_paint_ms']:.0f} ms",
+            f"{seed['first_contentful_paint_ms']:.0f} ms on the seed's 14 events",
+            f"{large['first_contentful_paint_ms'] / seed['first_contentful_paint_ms']:.2f}",
+            f"target < 1,000 ms; median of {runs} cold loads",
+        ),
+        (
+            f"page at /, {events:,}-event log: first timeline item shown",
+            f"{large['timeline_ms']:.0f} ms",
+            f"{seed['timeline_ms']:.0f} ms on the seed's 14 events",
+            f"{large['timeline_ms'] / seed['timeline_ms']:.2f}",
+            "conflicts, ceasefires and a page of 50 items read first",
+        ),
+    ]
+
+
 def write(rows: list[Row], growth: list[Row], events: int, out: Path) -> str:
     lines = [
         "# Benchmark results",
@@ -434,11 +462,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.workdir) as workdir:
         rows, largest = core_rows(args.events, Path(workdir))
         rows += http_query_rows(Path(workdir), args.seconds)
+        if args.events <= PAGE_EVENTS:
+            rows += page_rows(Path(workdir), args.events)
     growth = []
-    for size in (10_000, 100_000):
+    for size in (10_000, PAGE_EVENTS):
         if size < args.events:
             with tempfile.TemporaryDirectory(dir=args.workdir) as workdir:
                 growth.append(growth_row(size, Path(workdir)))
+                if size == PAGE_EVENTS:
+                    rows += page_rows(Path(workdir), size)
     growth.append(largest)
     with bench_database(args.postgres) as postgres_url:
         rows += append_rows(args.seconds, postgres_url)

@@ -30,6 +30,10 @@ HTTP = [
     )
     for as_of in ("", " as_of")
 ]
+PAGE = [
+    "page at /, 400-event log: first contentful paint (chromium)",
+    "page at /, 400-event log: first timeline item shown",
+]
 APPENDS = [
     f"{store}: {what}"
     for store in ("sqlite", "postgres")
@@ -70,6 +74,7 @@ def test_bench_runs_and_writes_every_figure(tmp_path: Path) -> None:
     assert [line.split(" | ")[0].lstrip("| ") for line in main_table[1:]] == [
         *CORE,
         *HTTP,
+        *PAGE,
         *APPENDS,
     ]
     growth = rows[len(main_table) + 1 :]

@@ -4,7 +4,6 @@ vendored files only, and the Content-Security-Policy of each kind of path: first
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -13,15 +12,13 @@ from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request
 
 from tests.e2e.servers import cli_env, serving
+from tests.web.conftest import SCREENSHOTS
 from truceline.api import create_app
 from truceline.settings import Settings
 
-REPO = Path(__file__).resolve().parents[2]
-SCREENSHOTS = REPO / "test-output" / "screenshots"
-CHROMIUM = os.environ.get("TRUCELINE_TEST_CHROMIUM", "/usr/bin/chromium")
 DOC_PAGES = ["/docs", "/redoc"]
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -121,7 +118,7 @@ def test_with_docs_off_neither_docs_page_exists(
     [
         ("/", PAGE_CSP),
         ("/static/index.html", PAGE_CSP),
-        ("/static/vendor/htmx.org/htmx.min.js", PAGE_CSP),
+        ("/static/vendor/d3-geo/d3-geo.min.js", PAGE_CSP),
         ("/static/docs/swagger-init.js", PAGE_CSP),
         ("/docs", PAGE_CSP),
         ("/redoc", REDOC_CSP),
@@ -175,18 +172,6 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = cli_env(f"sqlite:///{directory}/truceline.db")
     with serving(env, directory, directory / "serve.log") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """The system's Chromium, driven by Playwright (which downloads no browser of its own)."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser: Browser, url: str) -> tuple[Page, Visit]:

@@ -54,7 +54,7 @@ def timeline_page(
     the last item when there may be more (the next page's ``after``). With ``as_of``, the
     items as they stood when the log ended at that position; ``newest_first`` reverses the
     order (and ``after`` then means "before")."""
-    clauses, params = _versions(db, as_of)
+    clauses, params = _versions(db, versions_needed(db, as_of))
     for clause, values in _filters(where):
         clauses.append(clause)
         params += values
@@ -76,7 +76,7 @@ def timeline_page(
 def conflicts(db: sqlite_utils.Database, as_of: int | None = None) -> list[dict[str, Any]]:
     """Each conflict of the log (as of ``as_of``), ordered by slug: its timeline items
     (retracted ones left out) and the span of their ``occurred_at``."""
-    if as_of is not None:
+    if (as_of := versions_needed(db, as_of)) is not None:
         return _conflicts_as_of(db, as_of)
     rows = db.execute(
         "SELECT conflict, items - retracted FROM conflicts ORDER BY conflict"
@@ -131,6 +131,17 @@ def conflict_exists(db: sqlite_utils.Database, conflict: str, as_of: int | None 
 
 def _utc(micros: int | None) -> str | None:
     return None if micros is None else format_utc(from_micros(micros))
+
+
+def versions_needed(db: sqlite_utils.Database, as_of: int | None) -> int | None:
+    """``as_of``, or None when the read model holds nothing after it: its current rows
+    are then exactly the state as of ``as_of``, and far cheaper to read than the versions
+    (a cited view opened before the log moves on: an as_of ceasefire list of a 100,000-
+    event log, 1.6 s from the versions, is read like a current one)."""
+    if as_of is None:
+        return None
+    row = db.execute("SELECT position FROM log_meta WHERE id = 1").fetchone()
+    return None if row is None or row[0] <= as_of else as_of
 
 
 def _versions(db: sqlite_utils.Database, as_of: int | None) -> tuple[list[str], list[Any]]:
@@ -256,7 +267,7 @@ def ceasefire_status(
 ) -> dict[str, Any] | None:
     """One ceasefire's status at ``at``; None if it does not exist (yet). ``by_day``
     adds the counted breaches per day in that zone."""
-    if as_of is not None:
+    if (as_of := versions_needed(db, as_of)) is not None:
         found = _statuses_as_of(
             db, conflict, at, as_of, lambda c, _p: c.ceasefire_id == ceasefire_id, by_day
         )
@@ -278,7 +289,7 @@ def ceasefire_list(
 ) -> list[dict[str, Any]]:
     """Every ceasefire agreed at or before ``at``, by the start of its period in effect;
     ``by_day`` adds each one's counted breaches per day in that zone."""
-    if as_of is not None:
+    if (as_of := versions_needed(db, as_of)) is not None:
         conflicts = (
             [conflict]
             if conflict is not None
@@ -312,7 +323,7 @@ def conflict_status(
     db: sqlite_utils.Database, conflict: str, at: int, as_of: int | None = None
 ) -> dict[str, Any]:
     """The ceasefire in effect at ``at`` (the latest start wins), if any."""
-    if as_of is not None:
+    if (as_of := versions_needed(db, as_of)) is not None:
         found = _statuses_as_of(db, conflict, at, as_of, lambda c, p: in_effect(c, p, at))
         found.sort(key=lambda pair: (pair[0].start, pair[0].position))
         statuses = [status for _, status in found]
