@@ -197,7 +197,9 @@ def test_keys_create_with_an_unknown_role_exits_2_and_stores_nothing(database_ur
 
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr == ("error: unknown role 'boss': one of reader, writer, auditor, admin\n")
+    assert result.stderr == (
+        "error: unknown role 'boss': one of reader, writer, editor, auditor, admin\n"
+    )
     with _application(database_url) as application:
         assert application.store.list_keys() == []
 

@@ -29,10 +29,11 @@ from truceline.api.schemas import (
     LogPage,
     Receipt,
 )
-from truceline.application.app import Appended, AppendRequest, IdConflict, Refused
+from truceline.application.app import Appended, AppendRequest, IdConflict, NotYours, Refused
 from truceline.application.group_commit import GroupCommitter
+from truceline.application.keys import Key
 from truceline.domain.errors import ErrorDetail, Invalid
-from truceline.domain.validation import parse_event
+from truceline.domain.validation import NormalizedEvent, parse_event
 from truceline.settings import Settings
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
@@ -77,8 +78,18 @@ async def _submit(
             kind="event-id-conflict",
             errors=errors,
         ) from None
+    except NotYours as error:
+        errors = located(error, batch=batch)
+        raise Problem(
+            403, errors[0]["msg"], title="Not your record", kind="not-your-record", errors=errors
+        ) from None
     except Refused as error:
         raise invalid_problem(located(error, batch=batch)) from None
+
+
+def _request(events: list[NormalizedEvent], key: Key) -> AppendRequest:
+    """What ``key`` asks to append: an editor's key may amend another key's record."""
+    return AppendRequest(events, key.key_id, may_amend_others=key.allows("editor"))
 
 
 def _append_route(
@@ -104,7 +115,7 @@ async def append_event(
         event = parse_event(data)
     except Invalid as error:
         raise invalid_problem(error.errors) from None
-    appended = await _submit(committer, settings, AppendRequest([event], key.key_id), batch=False)
+    appended = await _submit(committer, settings, _request([event], key), batch=False)
     return JSONResponse(
         appended.receipts[0].as_dict(), status_code=201 if appended.created else 200
     )
@@ -142,7 +153,7 @@ async def append_batch(
             errors.extend(error.prefixed([index]).errors)
     if errors:
         raise invalid_problem(errors)
-    appended = await _submit(committer, settings, AppendRequest(events, key.key_id), batch=True)
+    appended = await _submit(committer, settings, _request(events, key), batch=True)
     return JSONResponse(
         {"results": [r.as_dict() for r in appended.receipts]},
         status_code=201 if appended.created else 200,

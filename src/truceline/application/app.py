@@ -43,6 +43,9 @@ class AppendRequest:
 
     events: Sequence[NormalizedEvent]
     recorded_by: str
+    # False: a correction or retraction may only name events recorded by ``recorded_by``
+    # (a writer's key); True for an editor's key and for the command line.
+    may_amend_others: bool = True
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,11 @@ class InvalidEvents(Refused):
 
 class IdConflict(Refused):
     """An ``event_id`` already stored with other content: answered 409."""
+
+
+class NotYours(Refused):
+    """Corrections or retractions of events recorded by another key, from a key that may
+    not amend others' records: answered 403."""
 
 
 @dataclass
@@ -140,6 +148,8 @@ class Truceline(Application[uuid.UUID]):
         events = [_with_event_id(event) for event in request.events]
         receipts = _replayed_receipts(writer, events)
         new_entries = self._checked_entries(writer, events, receipts, request.recorded_by)
+        if not request.may_amend_others:
+            _refuse_others_records(writer, new_entries, request.recorded_by)
         if new_entries:
             new_receipts = writer.append(list(new_entries.values()))
             receipts.update(zip(new_entries, new_receipts, strict=True))
@@ -319,6 +329,28 @@ def _replayed_receipts(writer: LogWriter, events: list[NormalizedEvent]) -> dict
     if conflicts:
         raise IdConflict(conflicts)
     return receipts
+
+
+def _refuse_others_records(
+    writer: LogWriter, new_entries: dict[int, NewEntry], recorded_by: str
+) -> None:
+    """Raise :class:`NotYours` naming each amendment of an event that another key
+    recorded (an event earlier in the same request is the request's own)."""
+    named = {
+        index: (name, entry.event[name])
+        for index, entry in new_entries.items()
+        for name in ("corrects_event_id", "retracts_event_id")
+        if name in entry.event
+    }
+    stored = writer.find_events([target for _, target in named.values()])
+    rejections = []
+    for index, (name, target) in named.items():
+        owner = stored[target].recorded_by if target in stored else recorded_by
+        if owner != recorded_by:
+            message = f"{target} was recorded by {owner}: amending it needs an editor key"
+            rejections.append(Rejection(index, [{"loc": [name], "msg": message}]))
+    if rejections:
+        raise NotYours(rejections)
 
 
 def _check(event: NormalizedEvent, known: KnownLog) -> NormalizedEvent:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from truceline.application.log import LogStore
 from truceline.domain.times import format_utc
 
-ROLES = ("reader", "writer", "auditor", "admin")  # each may do what the lower ones may
+ROLES = ("reader", "writer", "editor", "auditor", "admin")  # each may do what the lower ones may
 
 
 @dataclass(frozen=True)
