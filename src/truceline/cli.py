@@ -30,7 +30,12 @@ from truceline.interop.acled.reading import LayoutError, read_actor_map
 from truceline.projections import queries
 from truceline.projections.audit import consistent
 from truceline.projections.audit import replay as replay_into
-from truceline.projections.follower import BULK_PAGE_SIZE, Follower, open_read_model
+from truceline.projections.follower import (
+    BULK_PAGE_SIZE,
+    Follower,
+    ReadModelMismatch,
+    open_read_model,
+)
 from truceline.projections.queries import TimelineFilter
 from truceline.projections.readmodel import ReadModel, remove_files
 from truceline.settings import Settings, read_model_path
@@ -74,6 +79,15 @@ def _opened() -> Iterator[tuple[Settings, Truceline]]:
         application.close()
 
 
+def _checked_read_model(application: Truceline, path: str) -> ReadModel:
+    """:func:`open_read_model`, its refusal said and exit status 3."""
+    try:
+        return open_read_model(application, path)
+    except ReadModelMismatch as error:
+        _error(str(error))
+        raise typer.Exit(3) from None
+
+
 @contextmanager
 def _read_model(path: str) -> Iterator[ReadModel]:
     read_model = ReadModel(path)
@@ -95,7 +109,7 @@ def serve(
     # Create the store's tables and check the read model once, before several workers
     # would race to do it.
     with _opened() as (settings, application):
-        open_read_model(application, read_model_path(settings)).close()
+        _checked_read_model(application, read_model_path(settings)).close()
     uvicorn.run(
         "truceline.api:create_app_from_env",
         factory=True,
@@ -313,7 +327,7 @@ def export(
 
 def _export_acled(settings: Settings, application: Truceline, target: TextIO) -> None:
     """The read models, brought up to the log first, page by page into ACLED rows."""
-    read_model = open_read_model(application, read_model_path(settings))
+    read_model = _checked_read_model(application, read_model_path(settings))
     try:
         Follower(application, read_model).catch_up()
         write_acled_csv(_timeline_items(read_model), target, comment=True)

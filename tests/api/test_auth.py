@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,9 +24,13 @@ from truceline.settings import Settings
 
 
 @pytest.fixture
-def open_client(database_url: str) -> Iterator[TestClient]:
+def open_client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
     """A client of a server running with ``TRUCELINE_OPEN_READS=1``."""
-    settings = Settings(database_url=database_url, open_reads=True)
+    settings = Settings(
+        database_url=database_url,
+        open_reads=True,
+        read_model_path=str(tmp_path / "read-model.db"),
+    )
     with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
 

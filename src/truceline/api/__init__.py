@@ -20,7 +20,7 @@ from truceline.api.stream import end_streams_on_exit_signals
 from truceline.application.app import Truceline
 from truceline.application.group_commit import GroupCommitter
 from truceline.projections.feed import Feed, StreamSlots
-from truceline.projections.follower import Follower, open_read_model
+from truceline.projections.follower import Follower, ReadModelMismatch, open_read_model
 from truceline.settings import Settings, read_model_path
 from truceline.web import install as install_web
 
@@ -29,7 +29,11 @@ def create_app(settings: Settings) -> FastAPI:
     """The ASGI app for ``settings``: opens the store and the read models, starts the
     writer thread and the follower."""
     application = Truceline(settings)
-    read_model = open_read_model(application, read_model_path(settings))
+    try:
+        read_model = open_read_model(application, read_model_path(settings))
+    except ReadModelMismatch:
+        application.close()
+        raise
     follower = Follower(application, read_model)
     committer = GroupCommitter(
         application,

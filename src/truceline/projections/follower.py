@@ -18,7 +18,7 @@ from eventsourcing.persistence import IntegrityError
 from truceline.application.app import Truceline
 from truceline.application.log import Entry
 from truceline.application.postgres_store import PostgresLogRecorder
-from truceline.projections.readmodel import ReadModel, remove_files
+from truceline.projections.readmodel import ReadModel
 
 log = logging.getLogger("truceline.projections")
 
@@ -158,11 +158,17 @@ class Follower:
                 self._stopped.wait(1.0)
 
 
-def open_read_model(app: Truceline, path: str) -> ReadModel:
-    """The read model at ``path``, started afresh if it was built from another log.
+class ReadModelMismatch(Exception):
+    """The read model was built from entries the log no longer holds."""
 
-    It remembers the hash of the last entry it applied; if the log holds a different
-    entry at that position (a restored or replaced database), it is rebuilt from empty.
+
+def open_read_model(app: Truceline, path: str) -> ReadModel:
+    """The read model at ``path``, once it is known to have been built from this log.
+
+    It remembers the hash of the last entry it applied. If the log holds another entry at
+    that position (history rewritten, a database restored or replaced) or ends before it,
+    raise :class:`ReadModelMismatch` rather than rebuild: the file is then evidence of
+    what the log held, and is replaced only on purpose, by ``truceline rebuild``.
     """
     read_model = ReadModel(path)
     position, last_hash = read_model.position(), read_model.last_hash()
@@ -171,7 +177,10 @@ def open_read_model(app: Truceline, path: str) -> ReadModel:
     entries = app.read_log(position - 1, 1)
     if entries and entries[0].hash == last_hash:
         return read_model
-    log.warning("read model %s does not match this log: rebuilding it", path)
     read_model.close()
-    remove_files(path)
-    return ReadModel(path)
+    what = "holds another entry there" if entries else f"ends at {app.log_position()}"
+    raise ReadModelMismatch(
+        f"the read model {path} was built up to position {position} of a log, and this log "
+        f"{what}: its history differs from what the read model saw. Run `truceline verify`; "
+        "then `truceline rebuild` to build the read model again from the log as it is now"
+    )
