@@ -14,7 +14,9 @@ import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
@@ -88,6 +90,25 @@ class Server:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    def get(self, path: str, key: str | None = None, **params: Any) -> Any:
+        """The JSON answer of a 200 to ``GET path``, read with httpx beside the page."""
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        response = httpx.get(f"{self.base_url}{path}", params=params, headers=headers, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def append(self, key: str, event: dict[str, Any]) -> int:
+        """``POST /v1/events`` with that key; the new event's position."""
+        response = httpx.post(
+            f"{self.base_url}/v1/events",
+            json=event,
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=10,
+        )
+        assert response.status_code == 201, response.text
+        position: int = response.json()["position"]
+        return position
 
 
 def _server(root: Path, *, open_reads: bool, seed: bool) -> Server:

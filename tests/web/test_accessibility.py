@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import httpx
 import pytest
 from playwright.sync_api import Page
 
@@ -55,21 +54,7 @@ def corrected(web_server: Server) -> int:
         "changes": {"killed": 13},
         "sources": [{"name": "Azerbaijan Prosecutor General's office"}],
     }
-    response = httpx.post(
-        f"{web_server.base_url}/v1/events",
-        json=correction,
-        headers={"Authorization": f"Bearer {key}"},
-        timeout=10,
-    )
-    assert response.status_code == 201, response.text
-    position: int = response.json()["position"]
-    return position
-
-
-def get(server: Server, path: str, **params: Any) -> Any:
-    response = httpx.get(f"{server.base_url}{path}", params=params, timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()
+    return web_server.append(key, correction)
 
 
 def open_page(page: Page, server: Server, query: str = "") -> None:
@@ -468,7 +453,7 @@ def test_the_chart_has_its_numbers_in_a_table_and_the_map_a_text_alternative(
     page: Page, web_server: Server, corrected: int
 ) -> None:
     open_page(page, web_server)
-    [status] = get(web_server, "/v1/ceasefires", conflict=CONFLICT, by_day="true")["items"]
+    [status] = web_server.get("/v1/ceasefires", conflict=CONFLICT, by_day="true")["items"]
     days = status["breaches_by_day"]
     totals: dict[str, int] = {}
     for day in days:
@@ -504,7 +489,7 @@ def test_the_chart_has_its_numbers_in_a_table_and_the_map_a_text_alternative(
 
     # The map is one image named by the places it shows, busiest first; each point's
     # tooltip (<title>) says the same of it.
-    items = get(web_server, "/v1/timeline", conflict=CONFLICT, order="desc", limit=50)["items"]
+    items = web_server.get("/v1/timeline", conflict=CONFLICT, order="desc", limit=50)["items"]
     by_point: dict[tuple[float, float], list[dict[str, Any]]] = {}
     for item in items:
         location = item.get("location") or {}

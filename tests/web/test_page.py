@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Request
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -43,32 +42,13 @@ def editor_key(web_server: Server) -> str:
 # ---- the API, read alongside ----------------------------------------------------------
 
 
-def get(server: Server, path: str, key: str | None = None, **params: Any) -> Any:
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    response = httpx.get(f"{server.base_url}{path}", params=params, headers=headers, timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 def api_ids(server: Server, key: str | None = None, **params: Any) -> list[str]:
-    answer = get(server, "/v1/timeline", key, conflict=CONFLICT, limit=50, **params)
+    answer = server.get("/v1/timeline", key, conflict=CONFLICT, limit=50, **params)
     return [item["event_id"] for item in answer["items"]]
 
 
 def log_position(server: Server) -> int:
-    position: int = get(server, "/v1/health")["log_position"]
-    return position
-
-
-def append(server: Server, key: str, event: dict[str, Any]) -> int:
-    response = httpx.post(
-        f"{server.base_url}/v1/events",
-        json=event,
-        headers={"Authorization": f"Bearer {key}"},
-        timeout=10,
-    )
-    assert response.status_code == 201, response.text
-    position: int = response.json()["position"]
+    position: int = server.get("/v1/health")["log_position"]
     return position
 
 
@@ -136,7 +116,7 @@ def test_the_timeline_lists_the_events_in_the_apis_order(
     page: Page, web_server: Server, screenshots: Path
 ) -> None:
     open_page(page, web_server)
-    items = get(web_server, "/v1/timeline", conflict=CONFLICT, order="desc", limit=50)["items"]
+    items = web_server.get("/v1/timeline", conflict=CONFLICT, order="desc", limit=50)["items"]
     assert len(items) == 14
     assert shown_ids(page) == [item["event_id"] for item in items]  # by default newest first
     assert page.evaluate(POSITIONS) == [item["position"] for item in items]
@@ -157,8 +137,8 @@ def test_a_ceasefire_card_shows_the_status_the_api_gives(
     page.click("#view-form button[type=submit]")
     settled(page)
 
-    statuses = get(
-        web_server, "/v1/ceasefires", conflict=CONFLICT, at=f"{at}T23:59:59Z", by_day="true"
+    statuses = web_server.get(
+        "/v1/ceasefires", conflict=CONFLICT, at=f"{at}T23:59:59Z", by_day="true"
     )["items"]
     assert [s["ceasefire_id"] for s in statuses] == [CEASEFIRE]
     assert statuses[0]["status"] == status
@@ -225,7 +205,7 @@ def test_an_appended_event_appears_without_a_reload(
     page.evaluate("() => { window.sameDocument = true; }")
 
     event = shelling("Tartar", "2020-10-18T09:30:00")
-    position = append(web_server, editor_key, event)
+    position = web_server.append(editor_key, event)
 
     page.wait_for_selector(f'#events > li[data-event-id="{event["event_id"]}"]', timeout=WAIT)
     settled(page, position)
@@ -248,7 +228,7 @@ def test_as_known_on_before_a_correction_shows_the_old_figure_and_the_permalink_
         "changes": {"killed": 13},
         "sources": [{"name": "Azerbaijan Prosecutor General's office"}],
     }
-    after = append(web_server, editor_key, correction)
+    after = web_server.append(editor_key, correction)
 
     open_page(page, web_server)
     assert killed(page) == "13"
@@ -302,7 +282,7 @@ def test_the_stream_resumes_after_a_drop_without_losing_or_repeating_an_entry(
     wait_live(page)
 
     first = shelling("Tartar", "2020-10-18T09:30:00")
-    first_position = append(server, key, first)
+    first_position = server.append(key, first)
     page.wait_for_selector(f'#events li[data-event-id="{first["event_id"]}"]', timeout=WAIT)
 
     server.stop()  # the page's stream drops; an entry is recorded while it is away
@@ -316,7 +296,7 @@ def test_the_stream_resumes_after_a_drop_without_losing_or_repeating_an_entry(
     page.wait_for_selector(f'#events li[data-event-id="{second["event_id"]}"]', timeout=WAIT)
     wait_live(page)
     third = shelling("Barda", "2020-10-18T12:00:00")
-    third_position = append(server, key, third)
+    third_position = server.append(key, third)
     page.wait_for_selector(f'#events li[data-event-id="{third["event_id"]}"]', timeout=WAIT)
     settled(page, third_position)
 
