@@ -25,6 +25,20 @@ from tests.e2e.servers import TRUCELINE, cli_env, free_port, run_cli, stop, wait
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "events" / "ganja-2020-10-17.ndjson"
 SCREENSHOTS = REPO / "test-output" / "screenshots"
+# The seed case, as the page shows it.
+CONFLICT = "nagorno-karabakh-2020"
+CEASEFIRE = "humanitarian-truce-2020-10-10"
+GANJA = "e4343f67-9df8-5f80-92da-0e2d7e663fcd"  # the strike: killed 12
+# The Ganja strike's toll corrected, 12 -> 13 (loaded by the command line, so amending it
+# takes an editor's key).
+GANJA_CORRECTION = {
+    "type": "correction",
+    "conflict": CONFLICT,
+    "occurred_at": "2020-10-18T10:00:00Z",
+    "corrects_event_id": GANJA,
+    "changes": {"killed": 13},
+    "sources": [{"name": "Azerbaijan Prosecutor General's office"}],
+}
 CHROMIUM = os.environ.get("TRUCELINE_TEST_CHROMIUM", "/usr/bin/chromium")
 VIEWPORT: ViewportSize = {"width": 1400, "height": 1000}
 START_ATTEMPTS = 3

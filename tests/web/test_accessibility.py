@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 from playwright.sync_api import Page
 
-if TYPE_CHECKING:  # the fixtures' types; fixtures come from conftest.py, never imported
+from tests.web.conftest import CEASEFIRE, CONFLICT, GANJA, GANJA_CORRECTION
+
+if TYPE_CHECKING:  # the fixtures' types (pytest hands the fixtures themselves over)
     from tests.web.conftest import Server
 
-CONFLICT = "nagorno-karabakh-2020"
-CEASEFIRE = "humanitarian-truce-2020-10-10"
-GANJA = "e4343f67-9df8-5f80-92da-0e2d7e663fcd"  # the strike: killed 12, corrected to 13
 GANJA_BADGE = f'#events li[data-event-id="{GANJA}"] .badge-corrected'
 WAIT = 15_000  # ms for the page to show what is expected
 MOST_TABS = 250  # Tab presses before the walk gives up on coming round to the start
@@ -45,16 +44,8 @@ STATUSES = ["holding", "violated", "agreed", "superseded", "collapsed", "ended"]
 def corrected(web_server: Server) -> int:
     """The Ganja strike corrected (killed 12 -> 13), once for the module: its timeline
     entry then carries a Corrected badge that opens its history. The correction's position."""
-    key = web_server.create_key("a11y-desk", "admin")  # corrects what the CLI loaded
-    correction = {
-        "type": "correction",
-        "conflict": CONFLICT,
-        "occurred_at": "2020-10-18T10:00:00Z",
-        "corrects_event_id": GANJA,
-        "changes": {"killed": 13},
-        "sources": [{"name": "Azerbaijan Prosecutor General's office"}],
-    }
-    return web_server.append(key, correction)
+    key = web_server.create_key("a11y-desk", "editor")  # corrects what the CLI loaded
+    return web_server.append(key, GANJA_CORRECTION)
 
 
 def open_page(page: Page, server: Server, query: str = "") -> None:

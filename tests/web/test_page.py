@@ -15,12 +15,11 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, Request
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-if TYPE_CHECKING:  # the fixtures' types; fixtures come from conftest.py, never imported
+from tests.web.conftest import CEASEFIRE, CONFLICT, GANJA, GANJA_CORRECTION
+
+if TYPE_CHECKING:  # the fixtures' types (pytest hands the fixtures themselves over)
     from tests.web.conftest import Server, StartServer
 
-CONFLICT = "nagorno-karabakh-2020"
-CEASEFIRE = "humanitarian-truce-2020-10-10"
-GANJA = "e4343f67-9df8-5f80-92da-0e2d7e663fcd"  # the strike: killed 12
 WAIT = 15_000  # ms for the page to show what is expected
 
 IDS = "() => [...document.querySelectorAll('#events > li')].map((li) => li.dataset.eventId)"
@@ -34,9 +33,8 @@ ARRIVALS = "() => [...document.querySelectorAll('#arrivals li')].map((li) => +li
 
 @pytest.fixture(scope="module")
 def editor_key(web_server: Server) -> str:
-    """May append, and correct events the command line loaded (the seed): that takes an
-    editor, and admin is above every role that may."""
-    return web_server.create_key("newsroom", "admin")
+    """May append, and correct events the command line loaded (the seed)."""
+    return web_server.create_key("newsroom", "editor")
 
 
 # ---- the API, read alongside ----------------------------------------------------------
@@ -220,15 +218,7 @@ def test_as_known_on_before_a_correction_shows_the_old_figure_and_the_permalink_
     page: Page, browser: Browser, web_server: Server, editor_key: str, screenshots: Path
 ) -> None:
     before = log_position(web_server)
-    correction = {
-        "type": "correction",
-        "conflict": CONFLICT,
-        "occurred_at": "2020-10-18T10:00:00Z",
-        "corrects_event_id": GANJA,
-        "changes": {"killed": 13},
-        "sources": [{"name": "Azerbaijan Prosecutor General's office"}],
-    }
-    after = web_server.append(editor_key, correction)
+    after = web_server.append(editor_key, GANJA_CORRECTION)
 
     open_page(page, web_server)
     assert killed(page) == "13"
