@@ -74,6 +74,8 @@ def _day_zone(by_day: bool, name: str) -> ZoneInfo | None:
         return zone(name)
     except TimeError as error:
         raise invalid_request(["query", "day_zone"], str(error)) from None
+
+
 _NO_CONFLICT: dict[int | str, dict[str, Any]] = {
     404: {"description": "no event of that conflict in the log (as of as_of)"}
 }

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from truceline.domain.times import format_utc, from_micros
+from truceline.domain.times import format_micros, from_micros
 
 INCIDENT_TYPES = frozenset({"strike", "shelling", "clash"})
 FOREVER = 2**62  # a stop later than any instant: microseconds in year 146,000 or so
@@ -339,15 +339,15 @@ def status_at(
         "status": name,
         "parties": list(ceasefire.parties),
         "mediators": list(ceasefire.mediators),
-        "agreed_at": _time(ceasefire.agreed_at),
-        "effective_at": _time(ceasefire.effective_at),
-        "ends_at": _time(ceasefire.ends_at),
+        "agreed_at": format_micros(ceasefire.agreed_at),
+        "effective_at": format_micros(ceasefire.effective_at),
+        "ends_at": format_micros(ceasefire.ends_at),
         # Whatever stopped the period (an end, ends_at, a superseder), once it has.
-        "ended_at": _time(period.stop) if stopped else None,
+        "ended_at": format_micros(period.stop) if stopped else None,
         "ended_reason": ended_reason,
         "superseded_by": period.superseded_by if name == "superseded" else None,
         "breaches": tally.as_dict(),
-        "last_breach_at": _time(max((i.happened_at for i in counted), default=None)),
+        "last_breach_at": format_micros(max((i.happened_at for i in counted), default=None)),
         "breach_event_ids": [i.event_id for i in counted],
     }
     if by_day is not None:
@@ -397,7 +397,3 @@ def _status_name(
     if at < period.start:
         return "agreed"
     return "violated" if counted else "holding"
-
-
-def _time(micros: int | None) -> str | None:
-    return None if micros is None else format_utc(from_micros(micros))

@@ -96,6 +96,11 @@ def format_utc(moment: datetime) -> str:
     return text + "Z"
 
 
+def format_micros(micros: int | None) -> str | None:
+    """:func:`format_utc` of an instant in microseconds since the epoch; None stays None."""
+    return None if micros is None else format_utc(from_micros(micros))
+
+
 def format_wall(moment: datetime) -> str:
     """RFC 3339 wall time with its offset (``+04:00``), as a person there read the clock."""
     text = moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")

@@ -37,11 +37,7 @@ class Message:
         # The standard library rather than orjson: counts have no upper bound, and
         # orjson refuses integers beyond 64 bits. JSON text escapes line breaks, so the
         # text is one SSE data line.
-        text = json.dumps(
-            entry.as_dict(),
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        text = json.dumps(entry.as_dict(), ensure_ascii=False, separators=(",", ":"))
         return cls(entry.position, entry.event["type"], entry.event["conflict"], text)
 
 

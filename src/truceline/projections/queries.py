@@ -22,7 +22,7 @@ from truceline.domain.ceasefires import (
     in_effect,
     status_at,
 )
-from truceline.domain.times import format_utc, from_micros
+from truceline.domain.times import format_micros
 from truceline.projections import jsontext
 from truceline.projections.ceasefires import View, all_incidents, ceasefire_from_row, lifecycle
 from truceline.projections.tables import BreachRow
@@ -116,8 +116,8 @@ def _conflict(name: str, events: int, first: int | None, last: int | None) -> di
     return {
         "conflict": name,
         "events": events,
-        "first_occurred_at": _utc(first),
-        "last_occurred_at": _utc(last),
+        "first_occurred_at": format_micros(first),
+        "last_occurred_at": format_micros(last),
     }
 
 
@@ -127,10 +127,6 @@ def conflict_exists(db: sqlite_utils.Database, conflict: str, as_of: int | None 
     known = "" if as_of is None else f" AND valid_from <= {int(as_of)}"
     row = db.execute(f"SELECT 1 FROM timeline WHERE conflict = ?{known} LIMIT 1", [conflict])
     return row.fetchone() is not None
-
-
-def _utc(micros: int | None) -> str | None:
-    return None if micros is None else format_utc(from_micros(micros))
 
 
 def versions_needed(db: sqlite_utils.Database, as_of: int | None) -> int | None:
