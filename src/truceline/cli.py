@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import sys
@@ -12,14 +11,17 @@ from pathlib import Path
 from typing import IO, Annotated, Any, TextIO
 
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from truceline.application import verifying
 from truceline.application.app import ImportFailed, Truceline
-from truceline.application.audit import ChainReport, verify_chain
-from truceline.application.keys import ROLES, create_key
+from truceline.application.checkpoints import CheckpointError, SigningKey, load_public_key
+from truceline.application.keys import ROLES, create_key, local_actor, revoke_key
+from truceline.application.notary import CheckpointRefused, Notary
 from truceline.domain.errors import Invalid
 from truceline.domain.validation import as_posted
 from truceline.interop.acled.exporting import exported_types
@@ -38,7 +40,12 @@ from truceline.projections.follower import (
 )
 from truceline.projections.queries import TimelineFilter
 from truceline.projections.readmodel import ReadModel, remove_files
-from truceline.settings import Settings, read_model_path
+from truceline.settings import (
+    Settings,
+    checkpoint_archive_path,
+    read_model_path,
+    signing_key_path,
+)
 
 app = typer.Typer(
     help="Truceline: an event-sourced conflict timeline with ceasefire tracking.",
@@ -47,6 +54,10 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+signing_key_app = typer.Typer(
+    help="The key that signs the log's checkpoints.", no_args_is_help=True
+)
+app.add_typer(signing_key_app, name="signing-key")
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -161,12 +172,8 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key's id, key_...")]) -> None:
     """Revoke a key: it stops working at once."""
-    from datetime import UTC, datetime
-
-    from truceline.domain.times import format_utc
-
     with _opened() as (_settings, application):
-        done = application.store.revoke_key(key_id, format_utc(datetime.now(UTC)))
+        done = revoke_key(application.store, key_id)
     if not done:
         _error(f"no active key {key_id!r}")
         raise typer.Exit(1)
@@ -253,7 +260,7 @@ def _import_ndjson(file: str) -> None:
     try:
         with _opened() as (_settings, application), progress or nullcontext(), stream:
             lines = _lines(stream, progress, size)
-            count = application.import_events(lines, f"local:{getpass.getuser()}")
+            count = application.import_events(lines, local_actor())
     except ImportFailed as failure:
         _error(f"{failure}; nothing was imported")
         raise typer.Exit(1) from None
@@ -263,7 +270,7 @@ def _import_ndjson(file: str) -> None:
 def _import_acled(
     path: Path, format_: str, conflict: str | None, actor_map: Path | None, retract: bool
 ) -> None:
-    recorded_by = f"local:{getpass.getuser()}"
+    recorded_by = local_actor()
     try:
         actors = read_actor_map(actor_map) if actor_map else None
         with _opened() as (_settings, application), _row_progress() as progress:
@@ -318,8 +325,8 @@ def export(
             if format_ == "acled":
                 _export_acled(settings, application, target)
             else:
-                for entry in application.store.iter_entries():
-                    target.write(json.dumps(entry.as_dict(), ensure_ascii=False) + "\n")
+                for entry in application.store.iter_stored():
+                    target.write(json.dumps(entry.export_dict(), ensure_ascii=False) + "\n")
         finally:
             if out:
                 target.close()
@@ -365,44 +372,131 @@ def rebuild() -> None:
 
 @app.command()
 def verify(
-    file: Annotated[Path | None, typer.Option(help="check an export file offline instead")] = None,
+    file: Annotated[
+        Path | None, typer.Option(help="check an export file offline instead of the log")
+    ] = None,
+    against: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="a checkpoint, an archive of them, or an earlier export that the log must "
+            "extend (repeatable)"
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="with --file: a checkpoint the export must extend")
+    ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            help="the signing key's public half (PEM or hex) to check checkpoints with; "
+            "default: the configured signing key's"
+        ),
+    ] = None,
 ) -> None:
-    """Check the log's hash chain and this installation's read models; exit 0 only if
-    both check out. With --file, check the hash chain of an export."""
-    if file is not None:
-        with file.open("rb") as lines:
-            report = verify_chain(_export_entry(line) for line in lines if line.strip())
-        _report_chain(report)
-        raise typer.Exit(0 if report.ok else 1)
-    with _opened() as (settings, application), _read_model(read_model_path(settings)) as read:
-        report = application.verify_chain()
-        projections_ok, position = consistent(application, read)
-    _report_chain(report)
-    print(
-        f"read models at position {position}: "
-        f"{'consistent with the log' if projections_ok else 'DIFFER from a rebuild'}"
-    )
-    raise typer.Exit(0 if report.ok and projections_ok else 1)
-
-
-def _export_entry(line: bytes) -> dict[str, Any]:
-    """One export line; a line that is no JSON object reads as an empty entry, which the
-    chain then reports as the first bad position."""
+    """Check the log's hash chain, its Merkle tree, the keys' access log and this
+    installation's read models, and with --against that the log extends what others
+    kept; exit 0 only if everything checks out. With --file, check an export offline
+    (with --checkpoint and --public-key, against a signed checkpoint too)."""
     try:
-        entry = json.loads(line)
-    except ValueError:
-        return {}
-    return entry if isinstance(entry, dict) else {}
+        key = _public_key(public_key)
+        if file is not None:
+            findings = verifying.offline(file, checkpoint, key)
+        else:
+            findings = _verify_live(against or [], key)
+    except (CheckpointError, OSError) as error:
+        _error(str(error))
+        raise typer.Exit(2) from None
+    for finding in findings:
+        print(finding.line)
+    raise typer.Exit(0 if all(f.ok for f in findings) else 1)
 
 
-def _report_chain(report: ChainReport) -> None:
-    if report.ok:
-        print(f"hash chain verified: {report.events_checked} events")
-    else:
-        print(
-            f"hash chain BROKEN at position {report.first_bad_position} ({report.reason}); "
-            f"{report.events_checked} events checked"
-        )
+def _verify_live(against: list[Path], key: Ed25519PublicKey | None) -> list[verifying.Finding]:
+    with _opened() as (settings, application):
+        if key is None and against:
+            key = _configured_public_key(settings)
+        audit = application.audit()
+        findings = verifying.audit_findings(audit)
+        for path in against:
+            findings += verifying.against_file(audit, path, key)
+        with _read_model(read_model_path(settings)) as read:
+            projections_ok, position = consistent(application, read)
+    state = "consistent with the log" if projections_ok else "DIFFER from a rebuild"
+    read_models = verifying.Finding(projections_ok, f"read models at position {position}: {state}")
+    return [*findings, read_models]
+
+
+def _public_key(path: Path | None) -> Ed25519PublicKey | None:
+    return None if path is None else load_public_key(path.read_text(encoding="utf-8"))
+
+
+def _configured_public_key(settings: Settings) -> Ed25519PublicKey | None:
+    """The public half of this installation's signing key, if it has one."""
+    try:
+        return SigningKey.load(signing_key_path(settings)).public_key
+    except CheckpointError:
+        return None
+
+
+@app.command()
+def checkpoint(
+    out: Annotated[Path | None, typer.Option(help="also write the checkpoint here")] = None,
+) -> None:
+    """Sign a checkpoint of the log's head (and of the keys' access log, if it moved),
+    keep it and append it to the archive; print the log's latest checkpoint as JSON."""
+    with _opened() as (settings, application):
+        notary = _notary(settings, application)
+        try:
+            notary.sign()
+        except CheckpointRefused as refusal:
+            _error(str(refusal))
+            raise typer.Exit(1) from None
+        latest = notary.latest()
+    assert latest is not None  # just signed, or signed before at this size
+    text = json.dumps(latest.as_dict(), indent=2)
+    if out is not None:
+        out.write_text(text + "\n", encoding="utf-8")
+    print(text)
+
+
+def _notary(settings: Settings, application: Truceline) -> Notary:
+    try:
+        key = SigningKey.load(signing_key_path(settings))
+    except CheckpointError as error:
+        _error(str(error))
+        raise typer.Exit(2) from None
+    return Notary(application, key, checkpoint_archive_path(settings))
+
+
+@signing_key_app.command("create")
+def signing_key_create(
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="exit 0 when the key exists already")
+    ] = False,
+) -> None:
+    """Create the key that signs checkpoints (TRUCELINE_SIGNING_KEY_PATH), mode 0600;
+    print its public half."""
+    path = signing_key_path(Settings())
+    if if_missing and path.exists():
+        return
+    try:
+        key = SigningKey.create(path)
+    except CheckpointError as error:
+        _error(str(error))
+        raise typer.Exit(1) from None
+    err.print(f"created {escape(str(path))} (key id {key.key_id}); its public half:")
+    print(key.public_pem(), end="")
+
+
+@signing_key_app.command("public")
+def signing_key_public() -> None:
+    """Print the signing key's public half (PEM), for auditors to keep."""
+    try:
+        key = SigningKey.load(signing_key_path(Settings()))
+    except CheckpointError as error:
+        _error(str(error))
+        raise typer.Exit(2) from None
+    print(key.public_pem(), end="")
 
 
 @app.command()

@@ -60,6 +60,23 @@ class Settings(BaseSettings):
         description="most open /v1/stream connections per key, or per client address with "
         "open reads (beyond: 429)",
     )
+    signing_key_path: str | None = Field(
+        None,
+        description="the Ed25519 key that signs checkpoints, a file outside the database "
+        "(made by truceline signing-key create, mode 0600); default: beside a SQLite store "
+        "(truceline.signing-key.pem), or data/signing-key-<dbname>.pem for PostgreSQL",
+    )
+    checkpoint_archive_path: str | None = Field(
+        None,
+        description="the file every signed checkpoint is appended to, one JSON a line, for "
+        "auditors to keep; default: beside the signing key (.checkpoints.ndjson)",
+    )
+    checkpoint_every: int = Field(
+        1_000, description="the server signs a checkpoint once this many entries are unsigned"
+    )
+    checkpoint_seconds: float = Field(
+        60.0, description="... or this many seconds after the first unsigned entry"
+    )
     stream_backlog: int = Field(
         10_000,
         description="how many log entries a /v1/stream client may fall behind before it is "
@@ -113,6 +130,27 @@ def read_model_path(settings: Settings) -> str:
         store = Path(_sqlite_path(url.path))
         return str(store.with_name(store.stem + ".projections.db"))
     return f"data/projections-{unquote(url.path.lstrip('/')) or 'postgres'}.db"
+
+
+def signing_key_path(settings: Settings) -> Path:
+    """Where the checkpoints' signing key is (see ``Settings.signing_key_path``)."""
+    if settings.signing_key_path:
+        return Path(settings.signing_key_path)
+    url = urlsplit(settings.database_url)
+    if url.scheme == "sqlite":
+        store = Path(_sqlite_path(url.path))
+        return store.with_name(store.stem + ".signing-key.pem")
+    return Path(f"data/signing-key-{unquote(url.path.lstrip('/')) or 'postgres'}.pem")
+
+
+def checkpoint_archive_path(settings: Settings) -> Path:
+    """Where signed checkpoints are archived (see ``Settings.checkpoint_archive_path``)."""
+    if settings.checkpoint_archive_path:
+        return Path(settings.checkpoint_archive_path)
+    key = signing_key_path(settings)
+    return key.with_name(
+        key.name.removesuffix(".pem").removesuffix(".signing-key") + ".checkpoints.ndjson"
+    )
 
 
 def _sqlite_path(url_path: str) -> str:

@@ -99,7 +99,7 @@ def test_recorded_by_is_the_id_of_the_appending_key(client, writer, auditor, rea
 
 
 def test_a_revoked_key_is_a_401(client, writer, application: Truceline):
-    assert application.store.revoke_key(key_id(writer), "2020-11-10T00:00:00Z")
+    assert application.store.revoke_key(key_id(writer), "2020-11-10T00:00:00Z", "local:test")
 
     assert_unauthorized(post(client, writer, valid_event("strike")))
     assert_unauthorized(client.get("/v1/events", headers=writer))

@@ -105,13 +105,24 @@ OPERATIONS = [
     "GET /v1/conflicts",
     "GET /v1/conflicts/{conflict}/status",
     "GET /v1/audit/verify",
+    "GET /v1/audit/checkpoint",
+    "GET /v1/audit/public-key",
+    "GET /v1/audit/proof/inclusion",
+    "GET /v1/audit/proof/consistency",
+    "GET /v1/audit/keys",
     "GET /v1/health",
 ]
 # A stream that starts never ends, and an in-process session waits for the end of an
 # answer: its refusals are tested over a socket in test_stream.py instead.
 NOT_FUZZED = {"GET /v1/stream"}
 # Operations without parameters or a body: nothing of theirs can break the document.
-NO_INPUT = {"GET /v1/audit/verify", "GET /v1/health"}
+NO_INPUT = {
+    "GET /v1/audit/verify",
+    "GET /v1/audit/checkpoint",
+    "GET /v1/audit/public-key",
+    "GET /v1/audit/keys",
+    "GET /v1/health",
+}
 
 
 class Fuzzed:

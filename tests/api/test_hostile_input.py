@@ -241,6 +241,8 @@ def assert_store_answers(client: TestClient, headers: Headers, count: int) -> No
         "events_checked": count,
         "first_bad_position": None,
         "projections_consistent": True,
+        "tree_consistent": True,
+        "key_log_consistent": True,
     }
 
 
@@ -959,7 +961,7 @@ def test_a_revoked_key_is_refused_at_once(client, admin):
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/v1/events", headers=headers).status_code == 200
 
-    assert store.revoke_key(key_id(headers), "2026-01-01T00:00:00Z")
+    assert store.revoke_key(key_id(headers), "2026-01-01T00:00:00Z", "local:test")
 
     assert_refused(client.get("/v1/events", headers=headers), 401)
     assert_refused(client.post("/v1/events", json=valid_event("statement"), headers=headers), 401)
@@ -977,7 +979,7 @@ def test_secrets_never_reach_the_logs_or_the_answers(client, admin, caplog):
     _, writer_token = create_key(store, "logged writer", "writer")
     _, reader_token = create_key(store, "logged reader", "reader")
     _, revoked_token = create_key(store, "logged revoked", "writer")
-    store.revoke_key(revoked_token.split(".")[1], "2026-01-01T00:00:00Z")
+    store.revoke_key(revoked_token.split(".")[1], "2026-01-01T00:00:00Z", "local:test")
     tokens = [writer_token, reader_token, revoked_token]
     wrong_secret = f"tl.{writer_token.split('.')[1]}.wrong-secret-{'s' * 20}"
 

@@ -42,8 +42,11 @@ from truceline.application.log import (
     LogStore,
     NewEntry,
     Receipt,
-    entry_hash,
+    StoredEntry,
+    content_hash,
+    entry_hash_v2,
     fixed_width_utc,
+    indexed_columns,
 )
 from truceline.application.recorded import to_stored_event
 from truceline.domain.times import parse_utc
@@ -121,12 +124,24 @@ def _event_id(item: Entry | NormalizedEvent | Receipt) -> str:
     return str(item["event_id"])
 
 
-def assert_chained(entries: list[Entry]) -> None:
-    """Each entry's hash covers its content and the hash before it, from genesis."""
+def stored_hash(previous: str, entry: StoredEntry) -> str:
+    """An entry's hash under scheme 2: over the hash before it, its stored bytes' digest
+    and topic, and the columns its event implies."""
+    row = entry.row
+    digest = content_hash(entry.state)
+    columns = indexed_columns(entry.event)
+    return entry_hash_v2(
+        previous, row.position, row.recorded_at, row.recorded_by, entry.topic, digest, columns
+    )
+
+
+def assert_chained(log: Log) -> None:
+    """Each entry's hash covers its stored content and the hash before it, from genesis."""
     previous = GENESIS_HASH
-    for e in entries:
-        assert e.hash == entry_hash(previous, e.position, e.recorded_at, e.recorded_by, e.event)
-        previous = e.hash
+    for e in log.store.iter_stored():
+        assert (e.row.hash_version, e.row.content_hash) == (2, content_hash(e.state))
+        assert e.row.hash == stored_hash(previous, e)
+        previous = e.row.hash
 
 
 # -- the store under test ----------------------------------------------------------------------
@@ -232,8 +247,9 @@ class LogStoreContract(ABC):
         first = statement()
         (receipt,) = log.append(first)
 
-        (entry,) = log.entries()
-        assert entry.hash == entry_hash(GENESIS_HASH, 1, receipt.recorded_at, RECORDED_BY, first)
+        (entry,) = log.store.iter_stored()
+        assert (entry.row.recorded_at, entry.row.recorded_by) == (receipt.recorded_at, RECORDED_BY)
+        assert entry.row.hash == stored_hash(GENESIS_HASH, entry)
 
     # -- appending ------------------------------------------------------------------------
 
@@ -269,7 +285,7 @@ class LogStoreContract(ABC):
 
         entries = log.entries()
         assert len({e.hash for e in entries}) == 4
-        assert_chained(entries)
+        assert_chained(log)
 
     def test_recorded_at_is_utc_with_microseconds_always_written(self, log: Log) -> None:
         before = fixed_width_utc(datetime.now(UTC))
@@ -319,7 +335,7 @@ class LogStoreContract(ABC):
         (receipt,) = reopened.append(statement())
 
         assert receipt.position == 3
-        assert_chained(reopened.entries())
+        assert_chained(reopened)
 
     # -- all or nothing ---------------------------------------------------------------------
 
@@ -352,7 +368,7 @@ class LogStoreContract(ABC):
         (receipt,) = log.append(statement())
 
         assert receipt.position == 2
-        assert_chained(log.entries())
+        assert_chained(log)
 
     def test_an_open_transaction_is_invisible_to_readers_until_it_commits(self, log: Log) -> None:
         pending = statement()
@@ -603,31 +619,35 @@ class LogStoreContract(ABC):
     def test_a_key_is_found_by_id_with_its_name_role_hash_and_no_revocation(
         self, store: LogStore
     ) -> None:
-        store.insert_key("key_a", "ops", "writer", "ab" * 32, "2024-05-01T12:00:00Z")
+        store.insert_key("key_a", "ops", "writer", "ab" * 32, "2024-05-01T12:00:00Z", "local:test")
 
         assert store.find_key("key_a") == ("ops", "writer", "ab" * 32, None)
         assert store.find_key("key_b") is None
 
     def test_find_key_async_answers_as_find_key(self, store: LogStore) -> None:
-        store.insert_key("key_a", "ops", "writer", "ab" * 32, "2024-05-01T12:00:00Z")
+        store.insert_key("key_a", "ops", "writer", "ab" * 32, "2024-05-01T12:00:00Z", "local:test")
 
         found = run_async(store, "key_a", "key_b")
 
         assert found == [store.find_key("key_a"), None]
 
     def test_find_key_async_works_from_one_event_loop_after_another(self, store: LogStore) -> None:
-        store.insert_key("key_a", "ops", "reader", "ab" * 32, "2024-05-01T12:00:00Z")
+        store.insert_key("key_a", "ops", "reader", "ab" * 32, "2024-05-01T12:00:00Z", "local:test")
 
         first = run_async(store, "key_a")
-        store.revoke_key("key_a", "2024-05-02T00:00:00Z")
+        store.revoke_key("key_a", "2024-05-02T00:00:00Z", "local:test")
         second = run_async(store, "key_a")
 
         assert first == [("ops", "reader", "ab" * 32, None)]
         assert second == [("ops", "reader", "ab" * 32, "2024-05-02T00:00:00Z")]
 
     def test_list_keys_gives_every_key_oldest_first_without_its_hash(self, store: LogStore) -> None:
-        store.insert_key("key_new", "later", "admin", "cd" * 32, "2024-05-02T00:00:00Z")
-        store.insert_key("key_old", "first", "reader", "ab" * 32, "2024-05-01T00:00:00Z")
+        store.insert_key(
+            "key_new", "later", "admin", "cd" * 32, "2024-05-02T00:00:00Z", "local:test"
+        )
+        store.insert_key(
+            "key_old", "first", "reader", "ab" * 32, "2024-05-01T00:00:00Z", "local:test"
+        )
 
         assert store.list_keys() == [
             {
@@ -647,27 +667,31 @@ class LogStoreContract(ABC):
         ]
 
     def test_revoking_a_key_answers_true_once_then_false(self, store: LogStore) -> None:
-        store.insert_key("key_a", "ops", "writer", "ab" * 32, "2024-05-01T12:00:00Z")
+        store.insert_key("key_a", "ops", "writer", "ab" * 32, "2024-05-01T12:00:00Z", "local:test")
 
-        assert store.revoke_key("key_a", "2024-05-02T00:00:00Z") is True
-        assert store.revoke_key("key_a", "2024-05-03T00:00:00Z") is False
+        assert store.revoke_key("key_a", "2024-05-02T00:00:00Z", "local:test") is True
+        assert store.revoke_key("key_a", "2024-05-03T00:00:00Z", "local:test") is False
         assert store.find_key("key_a") == ("ops", "writer", "ab" * 32, "2024-05-02T00:00:00Z")
         assert store.list_keys()[0]["revoked_at"] == "2024-05-02T00:00:00Z"
 
     def test_revoking_an_unknown_key_answers_false(self, store: LogStore) -> None:
-        assert store.revoke_key("key_none", "2024-05-02T00:00:00Z") is False
+        assert store.revoke_key("key_none", "2024-05-02T00:00:00Z", "local:test") is False
         assert store.list_keys() == []
 
     def test_a_key_id_is_stored_once(self, store: LogStore) -> None:
-        store.insert_key("key_a", "ops", "writer", "ab" * 32, "2024-05-01T12:00:00Z")
+        store.insert_key("key_a", "ops", "writer", "ab" * 32, "2024-05-01T12:00:00Z", "local:test")
 
         with pytest.raises(IntegrityError):
-            store.insert_key("key_a", "impostor", "admin", "cd" * 32, "2024-05-02T00:00:00Z")
+            store.insert_key(
+                "key_a", "impostor", "admin", "cd" * 32, "2024-05-02T00:00:00Z", "local:test"
+            )
 
         assert store.find_key("key_a") == ("ops", "writer", "ab" * 32, None)
 
     def test_a_reopened_store_keeps_its_keys(self, log: Log, open_log: Callable[[], Log]) -> None:
-        log.store.insert_key("key_a", "ops", "writer", "ab" * 32, "2024-05-01T12:00:00Z")
+        log.store.insert_key(
+            "key_a", "ops", "writer", "ab" * 32, "2024-05-01T12:00:00Z", "local:test"
+        )
         log.app.close()
 
         assert open_log().store.find_key("key_a") == ("ops", "writer", "ab" * 32, None)

@@ -394,9 +394,14 @@ def verify_after(
 
 # The first line ``truceline verify`` prints for South's shelling edited or garbled.
 BROKEN_AT_4 = (
-    f"hash chain BROKEN at position 4 (the hash does not match the entry's content); "
+    f"hash chain BROKEN at position 4 (the stored bytes do not match their content_hash); "
     f"{LOG_SIZE} events checked"
 )
+# What ``truceline verify`` says of the parts a stored-bytes edit leaves alone.
+TREE_AND_KEYS_OK = [
+    f"Merkle tree: {LOG_SIZE} leaves match the stored tree",
+    "keys' access log verified: 0 records",
+]
 
 
 def test_verify_checks_the_store_and_fails_once_it_was_tampered(verify_after, environment):
@@ -406,6 +411,7 @@ def test_verify_checks_the_store_and_fails_once_it_was_tampered(verify_after, en
     assert before.exit_code == 0, before.output
     assert before.stdout.splitlines() == [
         f"hash chain verified: {LOG_SIZE} events",
+        *TREE_AND_KEYS_OK,
         f"read models at position {LOG_SIZE}: consistent with the log",
     ]
     assert after.exit_code == 1, after.output
@@ -418,6 +424,7 @@ def test_verify_fails_when_content_was_changed_under_the_read_models(verify_afte
     assert result.exit_code == 1, result.output
     assert result.stdout.splitlines() == [
         BROKEN_AT_4,
+        *TREE_AND_KEYS_OK,
         f"read models at position {LOG_SIZE}: DIFFER from a rebuild",
     ]
 
@@ -457,25 +464,28 @@ def test_audit_verify_passes_an_untouched_log(served, auditor):
         events_checked=LOG_SIZE,
         first_bad_position=None,
         projections_consistent=True,
+        tree_consistent=True,
+        key_log_consistent=True,
     )
 
 
 @pytest.mark.parametrize(
-    ("tamper", "first_bad", "left", "projections_consistent"),
+    ("tamper", "first_bad", "left", "projections_consistent", "tree_consistent"),
     [
         # The read models never saw who recorded an event: they still match a rebuild.
-        (rewrite_recorded_by, 5, LOG_SIZE, True),
+        (rewrite_recorded_by, 5, LOG_SIZE, True, True),
         # A rebuild from the changed log projects North's shelling, the live one South's.
-        (change_content, 4, LOG_SIZE, False),
-        (swap_events, 3, LOG_SIZE, False),
+        (change_content, 4, LOG_SIZE, False, True),
+        (swap_events, 3, LOG_SIZE, False, True),
         # Bytes that no longer decode are reported, not raised.
-        (garble_content, 4, LOG_SIZE, False),
-        (delete_both_rows, 6, LOG_SIZE - 1, False),
+        (garble_content, 4, LOG_SIZE, False, True),
+        # The stored tree still has the deleted entry's leaf.
+        (delete_both_rows, 6, LOG_SIZE - 1, False, False),
     ],
     ids=lambda value: value.__name__ if callable(value) else None,
 )
 def test_audit_verify_reports_tampering(
-    served, auditor, database_url, tamper, first_bad, left, projections_consistent
+    served, auditor, database_url, tamper, first_bad, left, projections_consistent, tree_consistent
 ):
     tamper(RawStore(database_url, served.app.state.app))
 
@@ -486,6 +496,8 @@ def test_audit_verify_reports_tampering(
         events_checked=left,
         first_bad_position=first_bad,
         projections_consistent=projections_consistent,
+        tree_consistent=tree_consistent,
+        key_log_consistent=True,
     )
 
 

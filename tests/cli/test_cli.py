@@ -18,7 +18,7 @@ from typer.testing import CliRunner, Result
 
 from truceline.application.app import Truceline
 from truceline.application.keys import Key, authenticate
-from truceline.application.log import GENESIS_HASH, entry_hash
+from truceline.application.log import GENESIS_HASH, content_hash, entry_hash_v2, indexed_columns
 from truceline.cli import app
 from truceline.settings import Settings
 
@@ -387,7 +387,16 @@ def test_export_writes_the_log_in_order_with_exactly_its_keys(
     entries = _export(database_url)
 
     assert [list(entry) for entry in entries] == [
-        ["position", "recorded_at", "recorded_by", "hash", "event"]
+        [
+            "position",
+            "recorded_at",
+            "recorded_by",
+            "hash",
+            "event",
+            "hash_version",
+            "content_hash",
+            "stored",
+        ]
     ] * 3
     assert [entry["position"] for entry in entries] == [1, 2, 3]
     assert [entry["recorded_by"] for entry in entries] == [RECORDED_BY] * 3
@@ -397,8 +406,17 @@ def test_export_writes_the_log_in_order_with_exactly_its_keys(
     assert times == sorted(times)
     previous = GENESIS_HASH
     for entry in entries:
-        assert entry["hash"] == entry_hash(
-            previous, entry["position"], entry["recorded_at"], RECORDED_BY, entry["event"]
+        stored = entry["stored"]
+        digest = content_hash(stored["state"].encode())
+        assert entry["content_hash"] == digest
+        assert entry["hash"] == entry_hash_v2(
+            previous,
+            entry["position"],
+            entry["recorded_at"],
+            RECORDED_BY,
+            stored["topic"],
+            digest,
+            indexed_columns(entry["event"]),
         )
         previous = entry["hash"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
@@ -16,12 +16,20 @@ from truceline.api import audit, events, health, projections, stream
 from truceline.api.problems import install_problem_handlers, install_store_error_handler
 from truceline.api.schemas import EVENT_COMPONENTS, document_problems
 from truceline.api.security import SecurityHeaders
+from truceline.api.snapshot import SnapshotHeader
 from truceline.api.stream import end_streams_on_exit_signals
 from truceline.application.app import Truceline
+from truceline.application.checkpoints import CheckpointError, SigningKey
 from truceline.application.group_commit import GroupCommitter
+from truceline.application.notary import Notary
 from truceline.projections.feed import Feed, StreamSlots
 from truceline.projections.follower import Follower, ReadModelMismatch, open_read_model
-from truceline.settings import Settings, read_model_path
+from truceline.settings import (
+    Settings,
+    checkpoint_archive_path,
+    read_model_path,
+    signing_key_path,
+)
 from truceline.web import install as install_web
 
 
@@ -29,6 +37,7 @@ def create_app(settings: Settings) -> FastAPI:
     """The ASGI app for ``settings``: opens the store and the read models, starts the
     writer thread and the follower."""
     application = Truceline(settings)
+    signing_key, notary = _notary(settings, application)
     try:
         read_model = open_read_model(application, read_model_path(settings))
     except ReadModelMismatch:
@@ -38,11 +47,13 @@ def create_app(settings: Settings) -> FastAPI:
     committer = GroupCommitter(
         application,
         max_group_events=20_000 if settings.group_commit else 1,
-        on_commit=follower.poke,
+        on_commit=follower.poke if notary is None else _both(follower.poke, notary.poke),
     )
     feed = Feed(follower.position, settings.stream_backlog)
     follower.on_applied.append(feed.publish)
     follower.start()
+    if notary is not None:
+        notary.start(settings.checkpoint_every, settings.checkpoint_seconds)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -51,6 +62,8 @@ def create_app(settings: Settings) -> FastAPI:
         feed.close()
         await application.store.aclose()
         committer.close()
+        if notary is not None:
+            notary.stop()
         follower.stop()
         read_model.close()
         application.close()
@@ -69,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.read_model = read_model
     app.state.follower = follower
     app.state.feed = feed
+    app.state.signing_key = signing_key
     app.state.stream_slots = StreamSlots(settings.max_streams, settings.max_streams_per_key)
     _add_middleware(app, settings)
     install_problem_handlers(app)
@@ -84,7 +98,31 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
+def _notary(settings: Settings, application: Truceline) -> tuple[SigningKey | None, Notary | None]:
+    """The signing key and its notary, when the key file exists (without one, nothing is
+    signed: ``truceline signing-key create`` makes it). A key file others may read, or
+    that is no Ed25519 key, stops the server."""
+    path = signing_key_path(settings)
+    if not path.exists():
+        return None, None
+    try:
+        key = SigningKey.load(path)
+    except CheckpointError:
+        application.close()
+        raise
+    return key, Notary(application, key, checkpoint_archive_path(settings))
+
+
+def _both(first: Callable[[], None], second: Callable[[], None]) -> Callable[[], None]:
+    def both() -> None:
+        first()
+        second()
+
+    return both
+
+
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    app.add_middleware(SnapshotHeader)
     app.add_middleware(SecurityHeaders)
     origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]
     if origins:

@@ -17,7 +17,9 @@ from sqlite_utils import Database
 from truceline.api.auth import authorize
 from truceline.api.params import AsOf, At, MinPosition
 from truceline.api.problems import Problem, invalid_query
+from truceline.api.snapshot import answered_from
 from truceline.application.app import Truceline
+from truceline.application.checkpoints import SigningKey
 from truceline.application.group_commit import GroupCommitter
 from truceline.application.keys import Key
 from truceline.application.knowledge import Knowledge
@@ -53,6 +55,10 @@ async def _feed(request: Request) -> Feed:
     return cast(Feed, request.app.state.feed)
 
 
+async def _signing_key(request: Request) -> SigningKey | None:
+    return cast(SigningKey | None, request.app.state.signing_key)
+
+
 async def _stream_slots(request: Request) -> StreamSlots:
     return cast(StreamSlots, request.app.state.stream_slots)
 
@@ -64,17 +70,19 @@ FollowerDep = Annotated[Follower, Depends(_follower)]
 CommitterDep = Annotated[GroupCommitter, Depends(_committer)]
 FeedDep = Annotated[Feed, Depends(_feed)]
 StreamSlotsDep = Annotated[StreamSlots, Depends(_stream_slots)]
+SigningKeyDep = Annotated[SigningKey | None, Depends(_signing_key)]
 
 
-def require(role: str) -> Callable[..., Awaitable[Key | None]]:
+def require(role: str, *, opened: bool = True) -> Callable[..., Awaitable[Key | None]]:
     """A dependency that lets the request through with a key of at least ``role``;
-    with open reads, a ``reader`` route needs no key (and gets None). On PostgreSQL the
-    key lookup awaits an async connection rather than blocking the event loop."""
+    with open reads, a ``reader`` route needs no key (and gets None) unless ``opened``
+    is False (``/v1/audit/``). On PostgreSQL the key lookup awaits an async connection
+    rather than blocking the event loop."""
 
     async def dependency(
         request: Request, settings: SettingsDep, application: ApplicationDep
     ) -> Key | None:
-        if role == "reader" and settings.open_reads:
+        if role == "reader" and settings.open_reads and opened:
             return None
         return await authorize(application.store, request.headers.get("authorization"), role)
 
@@ -84,14 +92,18 @@ def require(role: str) -> Callable[..., Awaitable[Key | None]]:
 Reader = Annotated[Key | None, Depends(require("reader"))]
 Writer = Annotated[Key, Depends(require("writer"))]
 Auditor = Annotated[Key, Depends(require("auditor"))]
+AuditReader = Annotated[Key, Depends(require("reader", opened=False))]  # checkpoint, proofs
 
 
 def knowledge_of(application: Truceline, as_of: str | None, at: str | None = None) -> Knowledge:
     """:meth:`Truceline.knowledge`, its errors answered as a query's 422."""
     try:
-        return application.knowledge(as_of, at)
+        knowledge = application.knowledge(as_of, at)
     except Invalid as error:
         raise invalid_query(error) from None
+    if knowledge.position is not None:
+        answered_from(knowledge.position)
+    return knowledge
 
 
 def known_conflict(db: Database, conflict: str | None, position: int | None) -> None:

@@ -30,6 +30,7 @@ from truceline.api.deps import (
 )
 from truceline.api.params import MAX_INTEGER, AsOf, MinPosition
 from truceline.api.problems import Problem, invalid_query, invalid_request
+from truceline.api.snapshot import read_snapshot
 from truceline.application.app import Truceline
 from truceline.application.knowledge import world_time
 from truceline.domain.errors import Invalid
@@ -226,7 +227,7 @@ class _TimelinePage:
     ) -> Response:
         knowledge = knowledge_of(self.application, as_of)
         wait_until_caught_up(self.follower, self.settings, knowledge, min_position)
-        with self.read_model.reading() as db:
+        with read_snapshot(self.read_model) as db:
             known_conflict(db, where.conflict, knowledge.position)
             items, next_key = queries.timeline_page(
                 db, where, limit, after, knowledge.position, newest_first
@@ -241,9 +242,7 @@ class _TimelinePage:
         if kind == "acled":
             return _acled(items, headers)
         if kind == "geojson":
-            return JSONResponse(
-                _geojson(items), media_type="application/geo+json", headers=headers
-            )
+            return JSONResponse(_geojson(items), media_type="application/geo+json", headers=headers)
         return JSONResponse({"items": items, "next_cursor": next_cursor}, headers=headers)
 
 
@@ -305,7 +304,7 @@ def conflicts(
     their ``occurred_at``, ordered by slug."""
     knowledge = knowledge_of(application, as_of)
     wait_until_caught_up(follower, settings, knowledge, min_position)
-    with read_model.reading() as db:
+    with read_snapshot(read_model) as db:
         return {"items": queries.conflicts(db, knowledge.position)}
 
 
@@ -320,7 +319,7 @@ def ceasefires(
 ) -> dict[str, Any]:
     """Every ceasefire agreed by ``at``, ordered by the start of its period in effect."""
     days = _day_zone(by_day, day_zone)
-    with read_model.reading() as db:
+    with read_snapshot(read_model) as db:
         known_conflict(db, conflict, knowledge.position)
         items = queries.ceasefire_list(db, conflict, knowledge.at, knowledge.position, days)
     return {"items": items}
@@ -341,7 +340,7 @@ def ceasefire(
 ) -> dict[str, Any]:
     """One ceasefire's status at world time ``at``."""
     moment, days = knowledge.at, _day_zone(by_day, day_zone)
-    with read_model.reading() as db:
+    with read_snapshot(read_model) as db:
         known_conflict(db, conflict, knowledge.position)
         status = queries.ceasefire_status(
             db, conflict, ceasefire_id, moment, knowledge.position, days
@@ -362,7 +361,7 @@ def conflict_status(
 ) -> dict[str, Any]:
     """Whether a ceasefire is in effect at ``at``, and which (the latest start wins)."""
     moment = knowledge.at
-    with read_model.reading() as db:
+    with read_snapshot(read_model) as db:
         known_conflict(db, conflict, knowledge.position)
         answer = queries.conflict_status(db, conflict, moment, knowledge.position)
     return {

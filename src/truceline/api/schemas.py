@@ -46,6 +46,62 @@ class VerifyReport(BaseModel):
     events_checked: int
     first_bad_position: int | None
     projections_consistent: bool
+    tree_consistent: bool = Field(description="the stored Merkle tree is the entries' tree")
+    key_log_consistent: bool = Field(
+        description="the keys' access log chains and accounts for every key"
+    )
+
+
+class SignedCheckpoint(BaseModel):
+    log: str = Field(description="events (the log), or keys (the keys' access log)")
+    tree_size: int
+    root_hash: str = Field(description="RFC 9162 root of the first tree_size entries, hex")
+    timestamp: str
+    key_id: str = Field(description="first 8 bytes of SHA-256 of the raw public key, hex")
+    algorithm: str
+    signature: str = Field(description="Ed25519 over the documented lines, hex")
+
+
+class PublicKey(BaseModel):
+    algorithm: str
+    key_id: str
+    public_key: str = Field(description="the raw 32-byte Ed25519 public key, hex")
+    pem: str = Field(description="the same key as SubjectPublicKeyInfo PEM")
+
+
+class InclusionProof(BaseModel):
+    position: int
+    tree_size: int
+    leaf_hash: str
+    path: list[str]
+    root_hash: str
+
+
+class ConsistencyProof(BaseModel):
+    first: int
+    second: int
+    path: list[str]
+    first_root_hash: str
+    second_root_hash: str
+
+
+class KeyRecordOut(BaseModel):
+    seq: int
+    at: str
+    action: str
+    key_id: str
+    name: str
+    role: str
+    secret_hash: str
+    actor: str
+    hash: str
+
+
+class KeyLog(BaseModel):
+    items: list[KeyRecordOut]
+    tree_size: int
+    root_hash: str
+    checkpoint: SignedCheckpoint | None
 
 
 class Health(BaseModel):

@@ -9,19 +9,28 @@ lock.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from eventsourcing.application import Application
 
-from truceline.application.audit import ChainReport, verify_chain
+from truceline.application.audit import (
+    ChainReport,
+    leaf_of,
+    tree_difference,
+    verify_key_log,
+    verify_stored,
+)
+from truceline.application.checkpoints import Checkpoint
 from truceline.application.knowledge import Knowledge, as_of_position, world_time
 from truceline.application.known import KnownLog, same_content
 from truceline.application.log import (
     Entry,
+    KeyRecord,
     LogStore,
     LogWriter,
     NewEntry,
@@ -29,6 +38,7 @@ from truceline.application.log import (
     fixed_width_utc,
 )
 from truceline.application.recorded import to_stored_event
+from truceline.domain import merkle
 from truceline.domain.errors import ErrorDetail, Invalid, invalid
 from truceline.domain.references import check_references
 from truceline.domain.timeline import as_corrected
@@ -92,6 +102,23 @@ class NotYours(Refused):
     not amend others' records: answered 403."""
 
 
+@dataclass(frozen=True)
+class LogAudit:
+    """What :meth:`Truceline.audit` found: the chain, the stored tree against the tree
+    rebuilt from the entries (``tree``), and the keys' access log with its own tree."""
+
+    chain: ChainReport
+    tree: merkle.MemoryTree
+    tree_problem: str | None
+    key_log: list[KeyRecord]
+    key_tree: merkle.MemoryTree
+    key_log_problem: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.chain.ok and self.tree_problem is None and self.key_log_problem is None
+
+
 @dataclass
 class ImportFailed(Exception):
     """An import stopped at its first bad event; nothing of it was stored."""
@@ -113,6 +140,11 @@ class Truceline(Application[uuid.UUID]):
         self.settings = settings
         self.store = cast(LogStore, self.recorder)
         self.recorder.mapper = self.mapper  # type: ignore[attr-defined]
+        self._roots: dict[int, bytes] = {}  # tree size -> root, as this process read it
+        if self.store.tree_size() < self.store.max_position():
+            with self.store.writing():
+                pass  # a log from before the tree: its writer completes the tree
+        self.store.log_unlogged_keys("unrecorded: created before the access log")
 
     # -- appending ----------------------------------------------------------------------
 
@@ -280,7 +312,77 @@ class Truceline(Application[uuid.UUID]):
 
     def verify_chain(self) -> ChainReport:
         """Recompute the hash chain of the whole log; name the first bad position."""
-        return verify_chain(e.as_dict() for e in self.store.iter_entries(tolerant=True))
+        return verify_stored(self.store.iter_stored())
+
+    def audit(self) -> LogAudit:
+        """Check the whole log: the hash chain, the stored Merkle tree against the tree
+        rebuilt from the entries' hashes, and the keys' access log against the keys
+        table. Reads every entry and node once; the rebuilt trees are in the answer, for
+        comparison with what others kept (:mod:`truceline.application.audit`)."""
+        tree = merkle.MemoryTree()
+        chain = verify_stored(self.store.iter_stored(), tree)
+        tree_problem = tree_difference(self.store.iter_tree_nodes(), tree)
+        records = self.store.key_log()
+        key_problem, key_tree = verify_key_log(records, self._keys_with_hashes())
+        return LogAudit(chain, tree, tree_problem, records, key_tree, key_problem)
+
+    def _keys_with_hashes(self) -> list[dict[str, Any]]:
+        keys = self.store.list_keys()
+        for key in keys:
+            found = self.store.find_key(key["key_id"])
+            key["secret_hash"] = found[2] if found else None
+        return keys
+
+    # -- the tree ----------------------------------------------------------------------
+
+    def tree_root(self, size: int) -> bytes:
+        """The root of the log's first ``size`` entries (``size`` <= the log's size),
+        from the stored tree; kept, since a tree size's root never changes."""
+        root = self._roots.get(size)
+        if root is None:
+            root = self.stored_root(size)
+            if len(self._roots) >= 4096:
+                self._roots.clear()
+            self._roots[size] = root
+        return root
+
+    def known_root(self, size: int) -> bytes | None:
+        """:meth:`tree_root` if this process has read it already, else None."""
+        return self._roots.get(size)
+
+    def stored_root(self, size: int) -> bytes:
+        """:meth:`tree_root`, read from the store now."""
+        with self.store.reading_tree() as get:
+            return merkle.root(size, get)
+
+    def inclusion_proof(self, position: int, tree_size: int) -> tuple[bytes, list[bytes]]:
+        """The leaf hash of the entry at ``position`` and its RFC 9162 inclusion path
+        in the tree of ``tree_size`` entries (1 <= position <= tree_size <= log size)."""
+        with self.store.reading_tree() as get:
+            return get(0, position - 1), merkle.inclusion_path(position - 1, tree_size, get)
+
+    def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        """The RFC 9162 consistency path from the tree of ``first`` entries to the tree
+        of ``second`` (1 <= first <= second <= log size)."""
+        with self.store.reading_tree() as get:
+            return merkle.consistency_path(first, second, get)
+
+    def latest_checkpoint(self, log: str = "events") -> Checkpoint | None:
+        """The largest checkpoint signed of ``log`` (``events`` or ``keys``), or None."""
+        body = self.store.latest_checkpoint(log)
+        return None if body is None else Checkpoint.from_dict(json.loads(body))
+
+    @staticmethod
+    def key_log_root(tree: merkle.MemoryTree) -> bytes:
+        return merkle.root(tree.size, tree.get)
+
+    def key_log_tree(self) -> tuple[list[KeyRecord], merkle.MemoryTree]:
+        """The keys' access log, and its tree (small enough to rebuild each time)."""
+        records = self.store.key_log()
+        tree = merkle.MemoryTree()
+        for record in records:
+            tree.append(leaf_of(record.hash))
+        return records, tree
 
 
 def _later(entry: Entry, as_of: int | None) -> bool:
@@ -358,5 +460,3 @@ def _check(event: NormalizedEvent, known: KnownLog) -> NormalizedEvent:
     if known.pending_event(event["event_id"]):
         raise invalid(["event_id"], "the same event_id appears twice in this request")
     return check_references(event, known)
-
-

@@ -7,6 +7,7 @@ argon2) protect guessable passwords, and would cost milliseconds on every reques
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import hmac
 import secrets
@@ -33,14 +34,26 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(store: LogStore, name: str, role: str) -> tuple[Key, str]:
-    """Store a new key; return it and the token to show once."""
+def local_actor() -> str:
+    """Who the command line acts for: ``local:<OS user name>``."""
+    return f"local:{getpass.getuser()}"
+
+
+def create_key(store: LogStore, name: str, role: str, actor: str | None = None) -> tuple[Key, str]:
+    """Store a new key, its creation recorded in the access log as done by ``actor``
+    (default: :func:`local_actor`); return it and the token to show once."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
     key_id = "key_" + secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
-    store.insert_key(key_id, name, role, _hash(secret), format_utc(datetime.now(UTC)))
+    created_at = format_utc(datetime.now(UTC))
+    store.insert_key(key_id, name, role, _hash(secret), created_at, actor or local_actor())
     return Key(key_id, name, role), f"tl.{key_id}.{secret}"
+
+
+def revoke_key(store: LogStore, key_id: str, actor: str | None = None) -> bool:
+    """Revoke a key, recorded in the access log; False if it was not an active key."""
+    return store.revoke_key(key_id, format_utc(datetime.now(UTC)), actor or local_actor())
 
 
 KeyRow = tuple[str, str, str, str | None]  # name, role, secret_hash, revoked_at

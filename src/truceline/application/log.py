@@ -4,11 +4,27 @@ An *entry* is one event in the global log: its position (the eventsourcing notif
 id), when and by whom it was recorded, the hash that chains it to the entry before, and
 the normalised event itself. The event is stored as an eventsourcing domain event (see
 :mod:`truceline.application.recorded`); the rest lives in an ``truceline_entries`` row
-written in the same transaction.
+written in the same transaction, with the entry's nodes of the log's Merkle tree
+(:mod:`truceline.domain.merkle`) in ``truceline_tree``.
+
+Hash schemes, versioned per entry (``hash_version``):
+
+1. ``entry_hash_v1``: the previous hash and a canonical JSON of the *decoded* event. Entries
+   written before version 2 keep it and still verify; it does not cover the indexed
+   columns, so :func:`truceline.application.audit.verify_chain` compares those with the
+   decoded event instead.
+2. ``entry_hash_v2`` (every new entry): the previous hash, the position, ``recorded_at``,
+   ``recorded_by``, the stored event's topic, ``content_hash`` (SHA-256 of the exact bytes
+   stored for the event, not a re-serialisation that an upcaster or a number format
+   would change) and every indexed column that reads depend on. The chain covers the
+   content through its digest, so a later redaction can erase an event's bytes while the
+   chain and the tree still verify: the entry keeps its ``content_hash``, and a verifier
+   told which entries were redacted accepts their missing bytes.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import types
@@ -22,11 +38,16 @@ from typing import Any, NamedTuple, Protocol, Union, get_args, get_origin, get_t
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from truceline.application.recorded import envelope_of
+from truceline.domain import merkle
 from truceline.domain.times import format_utc, parse_utc
 
 GENESIS_HASH = "0" * 64
+HASH_VERSION = 2  # the scheme new entries are hashed with (see the module's docstring)
 ENTRIES = "truceline_entries"  # the log's own table, beside eventsourcing's events table
+TREE = "truceline_tree"  # the log's Merkle tree: (level, idx) -> hash, complete nodes only
 KEYS = "truceline_keys"
+KEY_LOG = "truceline_key_log"  # who created or revoked which key, hash-chained
+CHECKPOINTS = "truceline_checkpoints"  # signed checkpoints, as their JSON text
 
 
 @dataclass(frozen=True)
@@ -81,11 +102,28 @@ class NewEntry:
     def event_id(self) -> str:
         return str(self.event["event_id"])
 
-    @property
-    def refers_to(self) -> str | None:
-        """The event a correction or retraction is about (indexed for history)."""
-        target = self.event.get("corrects_event_id") or self.event.get("retracts_event_id")
-        return str(target) if target else None
+
+class IndexedColumns(NamedTuple):
+    """What the entries table indexes about an event, and reads depend on."""
+
+    event_id: str
+    type: str
+    conflict: str
+    ceasefire_id: str | None
+    refers_to: str | None  # the event a correction or retraction names
+
+
+def indexed_columns(event: dict[str, Any]) -> IndexedColumns:
+    """The columns an event's entries row must hold (for an event that no longer decodes,
+    ``{}``, columns no row can match)."""
+    target = event.get("corrects_event_id") or event.get("retracts_event_id")
+    return IndexedColumns(
+        event_id=event.get("event_id", ""),
+        type=event.get("type", ""),
+        conflict=event.get("conflict", ""),
+        ceasefire_id=event.get("ceasefire_id"),
+        refers_to=str(target) if target else None,
+    )
 
 
 def canonical_json(value: Any) -> bytes:
@@ -94,10 +132,11 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def entry_hash(
+def entry_hash_v1(
     previous_hash: str, position: int, recorded_at: str, recorded_by: str, event: dict[str, Any]
 ) -> str:
-    """The chain link: SHA-256 over the previous hash and this entry's canonical content."""
+    """Version 1 of the chain link (entries written before version 2): SHA-256 over the
+    previous hash and this entry's canonical content, the event as decoded."""
     content = canonical_json(
         {
             "position": position,
@@ -107,6 +146,36 @@ def entry_hash(
         }
     )
     return hashlib.sha256(previous_hash.encode() + b"\n" + content).hexdigest()
+
+
+def content_hash(state: bytes) -> str:
+    """The digest of the exact bytes stored for an event."""
+    return hashlib.sha256(state).hexdigest()
+
+
+def entry_hash_v2(
+    previous_hash: str,
+    position: int,
+    recorded_at: str,
+    recorded_by: str,
+    topic: str,
+    content_digest: str,
+    columns: IndexedColumns,
+) -> str:
+    """Version 2 of the chain link: SHA-256 over ``v2``, the previous hash and a
+    canonical JSON of the entry's stored form (its topic, the digest of its stored bytes
+    and every indexed column)."""
+    content = canonical_json(
+        {
+            "position": position,
+            "recorded_at": recorded_at,
+            "recorded_by": recorded_by,
+            "topic": topic,
+            "content_hash": content_digest,
+            **columns._asdict(),
+        }
+    )
+    return hashlib.sha256(b"v2\n" + previous_hash.encode() + b"\n" + content).hexdigest()
 
 
 def fixed_width_utc(moment: datetime) -> str:
@@ -129,11 +198,20 @@ class PagedReads:
     def read(self, after: int, limit: int, *, tolerant: bool = False) -> list[Entry]:
         raise NotImplementedError
 
+    def read_stored(self, after: int, limit: int) -> list[StoredEntry]:
+        raise NotImplementedError
+
     def iter_entries(
         self, after: int = 0, page: int = 1000, *, tolerant: bool = False
     ) -> Iterator[Entry]:
         """Every entry after ``after`` in log order, one page in memory at a time."""
         while entries := self.read(after, page, tolerant=tolerant):
+            yield from entries
+            after = entries[-1].position
+
+    def iter_stored(self, after: int = 0, page: int = 1000) -> Iterator[StoredEntry]:
+        """Every entry after ``after`` as stored, in log order, a page at a time."""
+        while entries := self.read_stored(after, page):
             yield from entries
             after = entries[-1].position
 
@@ -151,6 +229,9 @@ class EntriesRow(NamedTuple):
     recorded_at: str
     recorded_by: str
     hash: str
+    # Added by version 2 of the hash scheme (older rows: 1 and null).
+    hash_version: int
+    content_hash: str | None
 
 
 def column_types(row: type[Any]) -> dict[str, tuple[type, bool]]:
@@ -164,14 +245,59 @@ def column_types(row: type[Any]) -> dict[str, tuple[type, bool]]:
     return columns
 
 
+ADDED_COLUMNS = {"hash_version": "NOT NULL DEFAULT 1", "content_hash": ""}
+"""Columns older entries tables lack; each store adds them when it opens one."""
+
+
 def entries_columns(type_names: dict[type, str]) -> str:
     """The entries table's column definitions, in a store's names for int and str."""
-    constraints = {"position": "PRIMARY KEY", "event_id": "NOT NULL UNIQUE"}
+    constraints = {"position": "PRIMARY KEY", "event_id": "NOT NULL UNIQUE", **ADDED_COLUMNS}
     return ", ".join(
-        f"{name} {type_names[kind]} "
-        + constraints.get(name, "" if nullable else "NOT NULL")
+        f"{name} {type_names[kind]} " + constraints.get(name, "" if nullable else "NOT NULL")
         for name, (kind, nullable) in column_types(EntriesRow).items()
     ).replace(" ,", ",")
+
+
+def column_definition(name: str, type_names: dict[type, str]) -> str:
+    """One entries column's definition, for ``ALTER TABLE ... ADD COLUMN``."""
+    kind, _nullable = column_types(EntriesRow)[name]
+    return f"{name} {type_names[kind]} {ADDED_COLUMNS[name]}".rstrip()
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """An entry exactly as stored, for audits: the event's topic and bytes beside its
+    entries row. ``event`` is the decoded event (``{}`` if the bytes no longer decode)."""
+
+    row: EntriesRow
+    topic: str
+    state: bytes
+    event: dict[str, Any]
+
+    @property
+    def position(self) -> int:
+        return self.row.position
+
+    def export_dict(self) -> dict[str, Any]:
+        """The entry as ``truceline export`` writes it: the contract's fields, plus what
+        its hash covers (the stored bytes: UTF-8 JSON text, or base64 otherwise)."""
+        row = self.row
+        out: dict[str, Any] = {
+            "position": row.position,
+            "recorded_at": row.recorded_at,
+            "recorded_by": row.recorded_by,
+            "hash": row.hash,
+            "event": self.event,
+            "hash_version": row.hash_version,
+        }
+        if row.hash_version >= 2:
+            out["content_hash"] = row.content_hash
+            try:
+                out["stored"] = {"topic": self.topic, "state": self.state.decode()}
+            except UnicodeDecodeError:
+                encoded = base64.b64encode(self.state).decode()
+                out["stored"] = {"topic": self.topic, "state_base64": encoded}
+        return out
 
 
 @dataclass(frozen=True)
@@ -181,6 +307,7 @@ class Linked:
     new: NewEntry
     position: int
     recorded_at: str
+    content_hash: str
     hash: str
 
     def entry(self) -> Entry:
@@ -190,41 +317,79 @@ class Linked:
 
     def entries_row(self) -> EntriesRow:
         """The ``truceline_entries`` row."""
-        event = self.new.event
         return EntriesRow(
-            position=self.position,
-            event_id=self.new.event_id,
-            type=event["type"],
-            conflict=event["conflict"],
-            ceasefire_id=event.get("ceasefire_id"),
-            refers_to=self.new.refers_to,
+            self.position,
+            *indexed_columns(self.new.event),
             recorded_at=self.recorded_at,
             recorded_by=self.new.recorded_by,
             hash=self.hash,
+            hash_version=HASH_VERSION,
+            content_hash=self.content_hash,
         )
+
+
+def link(previous_hash: str, position: int, recorded_at: str, new: NewEntry) -> Linked:
+    """``new`` chained after ``previous_hash`` at ``position``, hashed with the current
+    scheme."""
+    stored = new.stored_event
+    digest = content_hash(stored.state)
+    columns = indexed_columns(new.event)
+    chained = entry_hash_v2(
+        previous_hash, position, recorded_at, new.recorded_by, stored.topic, digest, columns
+    )
+    return Linked(new, position, recorded_at, digest, chained)
+
+
+class LogDamaged(Exception):
+    """The log's own tables disagree in a way no append could have left them: the tree
+    is longer than the log. Appends stop until ``truceline verify`` has been run."""
 
 
 class ChainWriter:
     """What both stores' append transactions share: the next positions, a
-    ``recorded_at`` that never goes back, the hash chain, and a buffer of new rows.
+    ``recorded_at`` that never goes back, the hash chain, the Merkle tree, and a buffer
+    of new rows.
 
     ``append`` links entries at once (so receipts are known) but inserts them later, in
-    one statement per table for a whole group commit: a single-event request costs two
-    inserts on its own, while many of them share the two. Lookups see the buffer, and
-    answers from the store are kept until the next flush (the log only grows, and only
-    through this transaction), so a group's idempotency checks are one query.
-    Subclasses read and insert.
+    one statement per table for a whole group commit: a single-event request costs
+    three inserts on its own, while many of them share the three. Lookups see the
+    buffer, and answers from the store are kept until the next flush (the log only
+    grows, and only through this transaction), so a group's idempotency checks are one
+    query. The tree's nodes are computed at the flush, from the nodes already stored
+    (:func:`truceline.domain.merkle.appended_nodes`). Subclasses read and insert.
     """
 
     flush_at = 5000  # rows buffered before they are inserted; bounds an import's memory
+    backfill_page = 10_000  # entries a tree backfill reads at a time
 
-    def __init__(self, last: tuple[int, str, str] | None):
-        """``last``: the position, ``recorded_at`` and hash of the log's last entry."""
+    def __init__(self, last: tuple[int, str, str] | None, tree_size: int):
+        """``last``: the position, ``recorded_at`` and hash of the log's last entry;
+        ``tree_size``: the leaves its Merkle tree holds (fewer in a log written before
+        the tree, which is completed here, inside the transaction)."""
         self.position: int = last[0] if last else 0
         self.recorded_at: str | None = last[1] if last else None
         self.hash: str = last[2] if last else GENESIS_HASH
         self._pending: list[Linked] = []
         self._seen: dict[str, Entry | None] = {}  # event id -> entry, or None: not stored
+        self._tree_size = tree_size
+        if tree_size > self.position:
+            raise LogDamaged(
+                f"the log's Merkle tree has {tree_size} leaves but the log only "
+                f"{self.position} entries: run truceline verify"
+            )
+        self.complete_tree()
+
+    def complete_tree(self) -> int:
+        """Add the tree's nodes for entries that have none (a log from before the tree);
+        return how many entries that took."""
+        added = 0
+        while self._tree_size < self.position:
+            hashes = self._hashes_after(self._tree_size, self.backfill_page)
+            if not hashes:
+                raise LogDamaged(f"the log has no entry after position {self._tree_size}")
+            self._add_leaves(hashes)
+            added += len(hashes)
+        return added
 
     def find_events(self, event_ids: Sequence[str]) -> dict[str, Entry]:
         """Entries for those event ids, stored or appended in this transaction."""
@@ -251,8 +416,8 @@ class ChainWriter:
         linked: list[Linked] = []
         for new in entries:
             position += 1
-            previous = entry_hash(previous, position, recorded_at, new.recorded_by, new.event)
-            linked.append(Linked(new, position, recorded_at, previous))
+            linked.append(link(previous, position, recorded_at, new))
+            previous = linked[-1].hash
             self._seen[new.event_id] = linked[-1].entry()
         self.position, self.recorded_at, self.hash = position, recorded_at, previous
         self._pending += linked
@@ -264,8 +429,16 @@ class ChainWriter:
         """Insert what is buffered; the store calls it before committing."""
         if self._pending:
             self._insert(self._pending)
+            self._add_leaves([item.hash for item in self._pending])
             self._pending = []
             self._seen.clear()
+
+    def _add_leaves(self, entry_hashes: Sequence[str]) -> None:
+        if not entry_hashes:
+            return
+        leaves = [merkle.leaf_hash(bytes.fromhex(h)) for h in entry_hashes]
+        self._insert_nodes(merkle.appended_nodes(self._tree_size, leaves, self._get_node))
+        self._tree_size += len(leaves)
 
     def _find_stored(self, event_ids: Sequence[str]) -> dict[str, Entry]:
         raise NotImplementedError
@@ -279,24 +452,90 @@ class ChainWriter:
     def _insert(self, linked: list[Linked]) -> None:
         raise NotImplementedError
 
+    def _hashes_after(self, after: int, limit: int) -> list[str]:
+        """The stored entry hashes of positions ``after + 1`` on, at most ``limit``."""
+        raise NotImplementedError
+
+    def _get_node(self, level: int, index: int) -> bytes:
+        raise NotImplementedError
+
+    def _insert_nodes(self, nodes: list[tuple[int, int, bytes]]) -> None:
+        raise NotImplementedError
+
 
 def entry_from_row(
     mapper: Mapper[uuid.UUID], row: Any, originator_id: uuid.UUID | str, tolerant: bool
 ) -> Entry:
     """An :class:`Entry` from a joined events/entries row (any mapping-like row)."""
-    stored = StoredEvent(
-        originator_id=originator_id,
-        originator_version=row["originator_version"],
-        topic=row["topic"],
-        state=bytes(row["state"]),
-    )
     return Entry(
         row["position"],
         row["recorded_at"],
         row["recorded_by"],
         row["hash"],
-        envelope_of(mapper, stored, tolerant),
+        envelope_of(mapper, _stored_event(row, originator_id), tolerant),
     )
+
+
+def stored_entry_from_row(
+    mapper: Mapper[uuid.UUID], row: Any, originator_id: uuid.UUID | str
+) -> StoredEntry:
+    """A :class:`StoredEntry` from a row of every events and entries column."""
+    stored = _stored_event(row, originator_id)
+    return StoredEntry(
+        EntriesRow(*(row[name] for name in EntriesRow._fields)),
+        stored.topic,
+        stored.state,
+        envelope_of(mapper, stored, tolerant=True),
+    )
+
+
+def _stored_event(row: Any, originator_id: uuid.UUID | str) -> StoredEvent:
+    return StoredEvent(
+        originator_id=originator_id,
+        originator_version=row["originator_version"],
+        topic=row["topic"],
+        state=bytes(row["state"]),
+    )
+
+
+class KeyRecord(NamedTuple):
+    """One entry of the keys' access log: a key created or revoked, by whom, when."""
+
+    seq: int
+    at: str
+    action: str  # "create" or "revoke"
+    key_id: str
+    name: str
+    role: str
+    secret_hash: str
+    actor: str  # who did it: local:<OS user>, or the key that did it
+    hash: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return self._asdict()
+
+
+def key_record(
+    last: KeyRecord | None,
+    at: str,
+    action: str,
+    key_id: str,
+    name: str,
+    role: str,
+    secret_hash: str,
+    actor: str,
+) -> KeyRecord:
+    """The access log's next record after ``last``, chained to it."""
+    seq = last.seq + 1 if last else 1
+    fields = (seq, at, action, key_id, name, role, secret_hash, actor)
+    return KeyRecord(*fields, key_record_hash(last.hash if last else GENESIS_HASH, *fields))
+
+
+def key_record_hash(previous_hash: str, *fields: Any) -> str:
+    """SHA-256 over the previous record's hash and this record's fields, in order."""
+    names = KeyRecord._fields[:-1]
+    content = canonical_json(dict(zip(names, fields, strict=True)))
+    return hashlib.sha256(previous_hash.encode() + b"\n" + content).hexdigest()
 
 
 class LogWriter(Protocol):
@@ -350,9 +589,36 @@ class LogStore(Protocol):
     ) -> Iterator[Entry]:
         """Every entry after ``after`` in log order, read page by page."""
 
+    def iter_stored(self, after: int = 0, page: int = 1000) -> Iterator[StoredEntry]:
+        """Every entry after ``after`` exactly as stored, in log order (for audits)."""
+
+    def tree_size(self) -> int:
+        """How many leaves the stored Merkle tree holds (the log's size once complete)."""
+
+    def reading_tree(self) -> AbstractContextManager[merkle.GetNode]:
+        """A read transaction over the stored tree; the node getter raises KeyError for
+        a node that is not stored."""
+
+    def iter_tree_nodes(self) -> Iterator[tuple[int, int, bytes]]:
+        """Every stored node (level, index, hash), by level then index."""
+
+    def insert_checkpoint(self, log: str, tree_size: int, body: str) -> bool:
+        """Keep a signed checkpoint's JSON; False if one of that size is kept already."""
+
+    def latest_checkpoint(self, log: str) -> str | None:
+        """The JSON of the largest checkpoint kept for ``log``, or None."""
+
     def insert_key(
-        self, key_id: str, name: str, role: str, secret_hash: str, created_at: str
-    ) -> None: ...
+        self, key_id: str, name: str, role: str, secret_hash: str, created_at: str, actor: str
+    ) -> None:
+        """Store a key, and record its creation in the access log, in one transaction."""
+
+    def key_log(self) -> list[KeyRecord]:
+        """The keys' access log, in order."""
+
+    def log_unlogged_keys(self, actor: str) -> int:
+        """Record in the access log the keys stored before it existed (as created, and
+        revoked if they are), done by ``actor``; return how many."""
 
     def find_key(self, key_id: str) -> tuple[str, str, str, str | None] | None:
         """(name, role, secret_hash, revoked_at) of a key, or None."""
@@ -365,6 +631,7 @@ class LogStore(Protocol):
 
     def list_keys(self) -> list[dict[str, Any]]: ...
 
-    def revoke_key(self, key_id: str, revoked_at: str) -> bool: ...
+    def revoke_key(self, key_id: str, revoked_at: str, actor: str) -> bool:
+        """Revoke a key and record it in the access log; False if it was not active."""
 
     def close(self) -> None: ...

@@ -15,6 +15,7 @@ import asyncio
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, cast
 
 import psycopg
@@ -25,25 +26,33 @@ from psycopg.rows import DictRow, dict_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from truceline.application.log import (
+    ADDED_COLUMNS,
+    CHECKPOINTS,
     ENTRIES,
+    KEY_LOG,
     KEYS,
+    TREE,
     ChainWriter,
     EntriesRow,
     Entry,
+    KeyRecord,
     Linked,
     PagedReads,
+    StoredEntry,
+    column_definition,
     column_types,
     entries_columns,
     entry_from_row,
+    key_record,
+    stored_entry_from_row,
 )
+from truceline.domain.merkle import GetNode
 
 _POSTGRES_TYPES = {int: "bigint", str: "text"}
 # The entries rows as one array per column, unnested back into rows on the server.
 _INSERT_ENTRIES = (
     f"INSERT INTO {{}} ({', '.join(EntriesRow._fields)}) SELECT * FROM unnest("
-    + ", ".join(
-        f"%s::{_POSTGRES_TYPES[kind]}[]" for kind, _ in column_types(EntriesRow).values()
-    )
+    + ", ".join(f"%s::{_POSTGRES_TYPES[kind]}[]" for kind, _ in column_types(EntriesRow).values())
     + ")"
 )
 
@@ -59,6 +68,18 @@ class PostgresLogRecorder(PagedReads, PostgresApplicationRecorder):
         self.entries = Composed([schema, SQL("."), Identifier(ENTRIES)])
         self.keys = Composed([schema, SQL("."), Identifier(KEYS)])
         self.events = Composed([schema, SQL("."), Identifier(self.events_table_name)])
+        self.tree = Composed([schema, SQL("."), Identifier(TREE)])
+        self.key_log_table = Composed([schema, SQL("."), Identifier(KEY_LOG)])
+        self.checkpoints = Composed([schema, SQL("."), Identifier(CHECKPOINTS)])
+        self.select_stored = SQL(
+            "SELECT s.topic, s.state, s.originator_id, s.originator_version, "
+            + ", ".join(f"e.{name}" for name in EntriesRow._fields)
+            + " FROM {events} s JOIN {entries} e ON e.position = s.notification_id "
+            "WHERE s.notification_id > %s ORDER BY s.notification_id LIMIT %s"
+        ).format(events=self.events, entries=self.entries)
+        self.select_node = SQL("SELECT hash FROM {} WHERE level = %s AND idx = %s").format(
+            self.tree
+        )
         self.select_entries = SQL(
             "SELECT s.notification_id AS position, s.originator_id, s.originator_version, "
             "s.topic, s.state, e.recorded_at, e.recorded_by, e.hash "
@@ -80,9 +101,28 @@ class PostgresLogRecorder(PagedReads, PostgresApplicationRecorder):
             "CREATE TABLE IF NOT EXISTS {keys} ("
             "key_id text PRIMARY KEY, name text NOT NULL, role text NOT NULL, "
             "secret_hash text NOT NULL, created_at text NOT NULL, revoked_at text)",
+            *(  # a log from before those columns
+                "ALTER TABLE {entries} ADD COLUMN IF NOT EXISTS "
+                + column_definition(name, _POSTGRES_TYPES)
+                for name in ADDED_COLUMNS
+            ),
+            "CREATE TABLE IF NOT EXISTS {tree} (level integer NOT NULL, idx bigint NOT NULL, "
+            "hash bytea NOT NULL, PRIMARY KEY (level, idx))",
+            "CREATE TABLE IF NOT EXISTS {key_log} (seq bigint PRIMARY KEY, at text NOT NULL, "
+            "action text NOT NULL, key_id text NOT NULL, name text NOT NULL, "
+            "role text NOT NULL, secret_hash text NOT NULL, actor text NOT NULL, "
+            "hash text NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS {checkpoints} (log text NOT NULL, "
+            "tree_size bigint NOT NULL, body text NOT NULL, PRIMARY KEY (log, tree_size))",
         ):
             self.sql_create_statements.append(
-                SQL(statement).format(entries=self.entries, keys=self.keys)
+                SQL(statement).format(
+                    entries=self.entries,
+                    keys=self.keys,
+                    tree=self.tree,
+                    key_log=self.key_log_table,
+                    checkpoints=self.checkpoints,
+                )
             )
 
     # -- reading ----------------------------------------------------------------------
@@ -104,6 +144,12 @@ class PostgresLogRecorder(PagedReads, PostgresApplicationRecorder):
                 (after, limit),
                 tolerant,
             )
+
+    def read_stored(self, after: int, limit: int) -> list[StoredEntry]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.select_stored, (after, limit))
+            rows = curs.fetchall()
+        return [stored_entry_from_row(self.mapper, row, row["originator_id"]) for row in rows]
 
     def _find_events(self, curs: Cursor[DictRow], event_ids: Sequence[str]) -> dict[str, Entry]:
         if not event_ids:
@@ -148,6 +194,65 @@ class PostgresLogRecorder(PagedReads, PostgresApplicationRecorder):
             row = curs.fetchone()
             return int(row["p"] or 0) if row else 0
 
+    # -- the tree and its checkpoints -------------------------------------------------------
+
+    def tree_size(self) -> int:
+        with self.datastore.transaction(commit=False) as curs:
+            return self._tree_size(curs)
+
+    def _tree_size(self, curs: Cursor[DictRow]) -> int:
+        curs.execute(SQL("SELECT MAX(idx) AS largest FROM {} WHERE level = 0").format(self.tree))
+        row = curs.fetchone()
+        return 0 if row is None or row["largest"] is None else int(row["largest"]) + 1
+
+    @contextmanager
+    def reading_tree(self) -> Iterator[GetNode]:
+        with self.datastore.transaction(commit=False) as curs:
+            yield partial(self._get_node, curs)
+
+    def _get_node(self, curs: Cursor[DictRow], level: int, index: int) -> bytes:
+        curs.execute(self.select_node, (level, index))
+        row = curs.fetchone()
+        if row is None:
+            raise KeyError(f"no node ({level}, {index}) in the stored tree")
+        return bytes(row["hash"])
+
+    def iter_tree_nodes(self) -> Iterator[tuple[int, int, bytes]]:
+        after = (-1, -1)
+        query = SQL(
+            "SELECT level, idx, hash FROM {} WHERE (level, idx) > (%s, %s) "
+            "ORDER BY level, idx LIMIT 10000"
+        ).format(self.tree)
+        while True:
+            with self.datastore.transaction(commit=False) as curs:
+                curs.execute(query, after)
+                rows = [(r["level"], r["idx"], bytes(r["hash"])) for r in curs.fetchall()]
+            if not rows:
+                return
+            yield from rows
+            after = rows[-1][:2]
+
+    def insert_checkpoint(self, log: str, tree_size: int, body: str) -> bool:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL("INSERT INTO {} VALUES (%s, %s, %s) ON CONFLICT DO NOTHING").format(
+                    self.checkpoints
+                ),
+                (log, tree_size, body),
+            )
+            return bool(curs.rowcount)
+
+    def latest_checkpoint(self, log: str) -> str | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL("SELECT body FROM {} WHERE log = %s ORDER BY tree_size DESC LIMIT 1").format(
+                    self.checkpoints
+                ),
+                (log,),
+            )
+            row = curs.fetchone()
+        return None if row is None else str(row["body"])
+
     # -- appending ----------------------------------------------------------------------
 
     @contextmanager
@@ -162,13 +267,14 @@ class PostgresLogRecorder(PagedReads, PostgresApplicationRecorder):
     # -- keys ------------------------------------------------------------------------------
 
     def insert_key(
-        self, key_id: str, name: str, role: str, secret_hash: str, created_at: str
+        self, key_id: str, name: str, role: str, secret_hash: str, created_at: str, actor: str
     ) -> None:
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
                 SQL("INSERT INTO {} VALUES (%s,%s,%s,%s,%s,NULL)").format(self.keys),
                 (key_id, name, role, secret_hash, created_at),
             )
+            self._log_key(curs, created_at, "create", key_id, name, role, secret_hash, actor)
 
     def find_key(self, key_id: str) -> tuple[str, str, str, str | None] | None:
         # One statement on an autocommit connection is one round trip, where a
@@ -223,15 +329,62 @@ class PostgresLogRecorder(PagedReads, PostgresApplicationRecorder):
             )
             return [dict(row) for row in curs.fetchall()]
 
-    def revoke_key(self, key_id: str, revoked_at: str) -> bool:
+    def revoke_key(self, key_id: str, revoked_at: str, actor: str) -> bool:
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
-                SQL("UPDATE {} SET revoked_at=%s WHERE key_id=%s AND revoked_at IS NULL").format(
-                    self.keys
-                ),
+                SQL(
+                    "UPDATE {} SET revoked_at=%s WHERE key_id=%s AND revoked_at IS NULL "
+                    "RETURNING name, role, secret_hash"
+                ).format(self.keys),
                 (revoked_at, key_id),
             )
-            return bool(curs.rowcount)
+            row = curs.fetchone()
+            if row is None:
+                return False
+            self._log_key(
+                curs,
+                revoked_at,
+                "revoke",
+                key_id,
+                row["name"],
+                row["role"],
+                row["secret_hash"],
+                actor,
+            )
+            return True
+
+    def log_unlogged_keys(self, actor: str) -> int:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL(
+                    "SELECT * FROM {keys} k WHERE NOT EXISTS "
+                    "(SELECT 1 FROM {key_log} l WHERE l.key_id = k.key_id) ORDER BY created_at"
+                ).format(keys=self.keys, key_log=self.key_log_table)
+            )
+            keys = curs.fetchall()
+            for key in keys:
+                fields = (key["key_id"], key["name"], key["role"], key["secret_hash"])
+                self._log_key(curs, key["created_at"], "create", *fields, actor)
+                if key["revoked_at"] is not None:
+                    self._log_key(curs, key["revoked_at"], "revoke", *fields, actor)
+            return len(keys)
+
+    def key_log(self) -> list[KeyRecord]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT * FROM {} ORDER BY seq").format(self.key_log_table))
+            return [KeyRecord(**row) for row in curs.fetchall()]
+
+    def _log_key(self, curs: Cursor[DictRow], *fields: str) -> None:
+        """Append a record to the keys' access log, inside the key change's transaction
+        (the table lock orders concurrent changes)."""
+        curs.execute(SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(self.key_log_table))
+        curs.execute(SQL("SELECT * FROM {} ORDER BY seq DESC LIMIT 1").format(self.key_log_table))
+        last = curs.fetchone()
+        record = key_record(None if last is None else KeyRecord(**last), *fields)
+        curs.execute(
+            SQL("INSERT INTO {} VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)").format(self.key_log_table),
+            record,
+        )
 
     def close(self) -> None:
         self.datastore.close()
@@ -253,7 +406,8 @@ class _PostgresWriter(ChainWriter):
             )
         )
         row = curs.fetchone()
-        super().__init__((row["position"], row["recorded_at"], row["hash"]) if row else None)
+        last = (row["position"], row["recorded_at"], row["hash"]) if row else None
+        super().__init__(last, recorder._tree_size(curs))
 
     def _find_stored(self, event_ids: Sequence[str]) -> dict[str, Entry]:
         return self.recorder._find_events(self.curs, event_ids)
@@ -292,3 +446,26 @@ class _PostgresWriter(ChainWriter):
         )
         columns = [list(column) for column in zip(*(i.entries_row() for i in linked), strict=True)]
         self.curs.execute(SQL(_INSERT_ENTRIES).format(self.recorder.entries), columns)
+
+    def _hashes_after(self, after: int, limit: int) -> list[str]:
+        self.curs.execute(
+            SQL("SELECT hash FROM {} WHERE position > %s ORDER BY position LIMIT %s").format(
+                self.recorder.entries
+            ),
+            (after, limit),
+        )
+        return [row["hash"] for row in self.curs.fetchall()]
+
+    def _get_node(self, level: int, index: int) -> bytes:
+        return self.recorder._get_node(self.curs, level, index)
+
+    def _insert_nodes(self, nodes: list[tuple[int, int, bytes]]) -> None:
+        # One statement for a whole flush, as for the entries.
+        levels, indexes, hashes = (list(column) for column in zip(*nodes, strict=True))
+        self.curs.execute(
+            SQL(
+                "INSERT INTO {} (level, idx, hash) "
+                "SELECT * FROM unnest(%s::integer[], %s::bigint[], %s::bytea[])"
+            ).format(self.recorder.tree),
+            (levels, indexes, hashes),
+        )

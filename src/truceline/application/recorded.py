@@ -19,7 +19,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.domain import DomainEvent
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    Mapper,
+    StoredEvent,
+    UUIDAsHex,
+)
 
 from truceline.domain.events import SCHEMA_VERSION
 
@@ -59,3 +66,27 @@ def envelope_of(
     event = mapper.to_domain_event(stored_event)
     assert isinstance(event, EventRecorded), type(event)
     return event.envelope
+
+
+def offline_mapper() -> Mapper[uuid.UUID]:
+    """The mapper an :class:`~eventsourcing.application.Application` builds by default
+    (JSON with its UUID, Decimal and datetime transcodings), for reading stored bytes
+    with no store open: the standalone verifier's."""
+    transcoder = JSONTranscoder()
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
+        transcoder.register(transcoding)
+    return Mapper(transcoder=transcoder)
+
+
+def decode_stored(
+    mapper: Mapper[uuid.UUID], event_id: str, topic: str, state: bytes
+) -> dict[str, Any]:
+    """The event that stored bytes decode to (``{}`` if they do not)."""
+    try:
+        originator_id = uuid.UUID(event_id)
+    except ValueError:
+        return {}
+    stored = StoredEvent(
+        originator_id=originator_id, originator_version=1, topic=topic, state=state
+    )
+    return envelope_of(mapper, stored, tolerant=True)

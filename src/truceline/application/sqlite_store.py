@@ -12,22 +12,33 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from eventsourcing.persistence import Mapper
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from truceline.application.log import (
+    ADDED_COLUMNS,
+    CHECKPOINTS,
     ENTRIES,
+    KEY_LOG,
     KEYS,
+    TREE,
     ChainWriter,
     EntriesRow,
     Entry,
+    KeyRecord,
     Linked,
     PagedReads,
+    StoredEntry,
+    column_definition,
     entries_columns,
     entry_from_row,
+    key_record,
+    stored_entry_from_row,
 )
+from truceline.domain.merkle import GetNode
 
 _ENTRY_COLUMNS = (
     "s.rowid AS position, s.originator_id, s.originator_version, s.topic, s.state, "
@@ -35,6 +46,9 @@ _ENTRY_COLUMNS = (
 )
 
 
+_STORED_COLUMNS = "s.topic, s.state, s.originator_id, s.originator_version, " + ", ".join(
+    f"e.{name}" for name in EntriesRow._fields
+)
 _SQLITE_TYPES = {int: "INTEGER", str: "TEXT"}
 _INSERT_ENTRIES = (
     f"INSERT INTO {ENTRIES} ({', '.join(EntriesRow._fields)}) "
@@ -66,7 +80,26 @@ class SQLiteLogRecorder(PagedReads, SQLiteApplicationRecorder):
             f"CREATE TABLE IF NOT EXISTS {KEYS} ("
             "key_id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, "
             "secret_hash TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)",
+            # A leaf or interior node of the log's Merkle tree: SQLite keeps it in the
+            # primary key's own b-tree (no rowid), so a node lookup is one search.
+            f"CREATE TABLE IF NOT EXISTS {TREE} (level INTEGER NOT NULL, "
+            "idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID",
+            f"CREATE TABLE IF NOT EXISTS {KEY_LOG} (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, "
+            "action TEXT NOT NULL, key_id TEXT NOT NULL, name TEXT NOT NULL, "
+            "role TEXT NOT NULL, secret_hash TEXT NOT NULL, actor TEXT NOT NULL, "
+            "hash TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS} (log TEXT NOT NULL, "
+            "tree_size INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (log, tree_size))",
         ]
+
+    def create_table(self) -> None:
+        super().create_table()
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"PRAGMA table_info({ENTRIES})")
+            present = {row["name"] for row in c.fetchall()}
+            for name in ADDED_COLUMNS.keys() - present:  # a log from before those columns
+                definition = column_definition(name, _SQLITE_TYPES)
+                c.execute(f"ALTER TABLE {ENTRIES} ADD COLUMN {definition}")
 
     # -- reading ----------------------------------------------------------------------
 
@@ -85,6 +118,22 @@ class SQLiteLogRecorder(PagedReads, SQLiteApplicationRecorder):
             return self._query(
                 c, "WHERE s.rowid > ? ORDER BY s.rowid LIMIT ?", (after, limit), tolerant
             )
+
+    def read_stored(self, after: int, limit: int) -> list[StoredEntry]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT {_STORED_COLUMNS} FROM {self.events_table_name} s "
+                f"JOIN {ENTRIES} e ON e.position = s.rowid "
+                "WHERE s.rowid > ? ORDER BY s.rowid LIMIT ?",
+                (after, limit),
+            )
+            rows = c.fetchall()
+        return [
+            stored_entry_from_row(
+                self.mapper, row, self.convert_originator_id(row["originator_id"])
+            )
+            for row in rows
+        ]
 
     def _find_events(self, c: SQLiteCursor, event_ids: Sequence[str]) -> dict[str, Entry]:
         found: dict[str, Entry] = {}
@@ -125,6 +174,46 @@ class SQLiteLogRecorder(PagedReads, SQLiteApplicationRecorder):
             c.execute(f"SELECT MAX(position) FROM {ENTRIES} WHERE recorded_at <= ?", (recorded_at,))
             return int(c.fetchone()[0] or 0)
 
+    # -- the tree and its checkpoints -------------------------------------------------------
+
+    def tree_size(self) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            return _tree_size(c)
+
+    @contextmanager
+    def reading_tree(self) -> Iterator[GetNode]:
+        with self.datastore.transaction(commit=False) as c:
+            yield partial(_get_node, c)
+
+    def iter_tree_nodes(self) -> Iterator[tuple[int, int, bytes]]:
+        after = (-1, -1)
+        while True:
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(
+                    f"SELECT level, idx, hash FROM {TREE} WHERE (level, idx) > (?, ?) "
+                    "ORDER BY level, idx LIMIT 10000",
+                    after,
+                )
+                rows = [(row[0], row[1], bytes(row[2])) for row in c.fetchall()]
+            if not rows:
+                return
+            yield from rows
+            after = rows[-1][:2]
+
+    def insert_checkpoint(self, log: str, tree_size: int, body: str) -> bool:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"INSERT OR IGNORE INTO {CHECKPOINTS} VALUES (?,?,?)", (log, tree_size, body))
+            return bool(c.sqlite_cursor.rowcount)
+
+    def latest_checkpoint(self, log: str) -> str | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT body FROM {CHECKPOINTS} WHERE log = ? ORDER BY tree_size DESC LIMIT 1",
+                (log,),
+            )
+            row = c.fetchone()
+        return None if row is None else str(row[0])
+
     # -- appending ----------------------------------------------------------------------
 
     @contextmanager
@@ -140,13 +229,14 @@ class SQLiteLogRecorder(PagedReads, SQLiteApplicationRecorder):
     # -- keys ------------------------------------------------------------------------------
 
     def insert_key(
-        self, key_id: str, name: str, role: str, secret_hash: str, created_at: str
+        self, key_id: str, name: str, role: str, secret_hash: str, created_at: str, actor: str
     ) -> None:
         with self.datastore.transaction(commit=True) as c:
             c.execute(
                 f"INSERT INTO {KEYS} VALUES (?,?,?,?,?,NULL)",
                 (key_id, name, role, secret_hash, created_at),
             )
+            _log_key(c, created_at, "create", key_id, name, role, secret_hash, actor)
 
     def find_key(self, key_id: str) -> tuple[str, str, str, str | None] | None:
         # Every request asks this: one statement needs no BEGIN and ROLLBACK around it.
@@ -171,16 +261,62 @@ class SQLiteLogRecorder(PagedReads, SQLiteApplicationRecorder):
             )
             return [dict(row) for row in c.fetchall()]
 
-    def revoke_key(self, key_id: str, revoked_at: str) -> bool:
+    def revoke_key(self, key_id: str, revoked_at: str, actor: str) -> bool:
         with self.datastore.transaction(commit=True) as c:
             c.execute(
-                f"UPDATE {KEYS} SET revoked_at=? WHERE key_id=? AND revoked_at IS NULL",
+                f"UPDATE {KEYS} SET revoked_at=? WHERE key_id=? AND revoked_at IS NULL "
+                "RETURNING name, role, secret_hash",
                 (revoked_at, key_id),
             )
-            return bool(c.sqlite_cursor.rowcount)
+            row = c.fetchone()
+            if row is None:
+                return False
+            _log_key(c, revoked_at, "revoke", key_id, *row, actor)
+            return True
+
+    def log_unlogged_keys(self, actor: str) -> int:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                f"SELECT * FROM {KEYS} k WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {KEY_LOG} l WHERE l.key_id = k.key_id) ORDER BY created_at"
+            )
+            keys = c.fetchall()
+            for key in keys:
+                fields = (key["key_id"], key["name"], key["role"], key["secret_hash"])
+                _log_key(c, key["created_at"], "create", *fields, actor)
+                if key["revoked_at"] is not None:
+                    _log_key(c, key["revoked_at"], "revoke", *fields, actor)
+            return len(keys)
+
+    def key_log(self) -> list[KeyRecord]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT * FROM {KEY_LOG} ORDER BY seq")
+            return [KeyRecord(*row) for row in c.fetchall()]
 
     def close(self) -> None:
         self.datastore.close()
+
+
+def _tree_size(c: SQLiteCursor) -> int:
+    c.execute(f"SELECT MAX(idx) FROM {TREE} WHERE level = 0")
+    largest = c.fetchone()[0]
+    return 0 if largest is None else int(largest) + 1
+
+
+def _get_node(c: SQLiteCursor, level: int, index: int) -> bytes:
+    c.execute(f"SELECT hash FROM {TREE} WHERE level = ? AND idx = ?", (level, index))
+    row = c.fetchone()
+    if row is None:
+        raise KeyError(f"no node ({level}, {index}) in the stored tree")
+    return bytes(row[0])
+
+
+def _log_key(c: SQLiteCursor, *fields: str) -> None:
+    """Append a record to the keys' access log, inside the key change's transaction."""
+    c.execute(f"SELECT * FROM {KEY_LOG} ORDER BY seq DESC LIMIT 1")
+    last = c.fetchone()
+    record = key_record(None if last is None else KeyRecord(*last), *fields)
+    c.execute(f"INSERT INTO {KEY_LOG} VALUES (?,?,?,?,?,?,?,?,?)", record)
 
 
 class _SQLiteWriter(ChainWriter):
@@ -193,7 +329,7 @@ class _SQLiteWriter(ChainWriter):
             f"SELECT position, recorded_at, hash FROM {ENTRIES} ORDER BY position DESC LIMIT 1"
         )
         row = cursor.fetchone()
-        super().__init__((row[0], row[1], row[2]) if row else None)
+        super().__init__((row[0], row[1], row[2]) if row else None, _tree_size(cursor))
 
     def _find_stored(self, event_ids: Sequence[str]) -> dict[str, Entry]:
         return self.recorder._find_events(self.c, event_ids)
@@ -228,3 +364,16 @@ class _SQLiteWriter(ChainWriter):
             events_rows,
         )
         self.c.executemany(_INSERT_ENTRIES, entry_rows)
+
+    def _hashes_after(self, after: int, limit: int) -> list[str]:
+        self.c.execute(
+            f"SELECT hash FROM {ENTRIES} WHERE position > ? ORDER BY position LIMIT ?",
+            (after, limit),
+        )
+        return [row[0] for row in self.c.fetchall()]
+
+    def _get_node(self, level: int, index: int) -> bytes:
+        return _get_node(self.c, level, index)
+
+    def _insert_nodes(self, nodes: list[tuple[int, int, bytes]]) -> None:
+        self.c.executemany(f"INSERT INTO {TREE} VALUES (?,?,?)", nodes)

@@ -325,3 +325,65 @@ def verify_consistency(
         sn >>= 1
     # 7.
     return sn == 0 and fr == first_root and sr == second_root
+
+
+# -- a whole tree in memory ---------------------------------------------------------------
+
+
+class MemoryTree:
+    """Every complete node of a tree, in memory: one byte array per level, 32 bytes a
+    node, so about 64 bytes a leaf in all (a million leaves: 64 MB), where a dict of
+    ``bytes`` objects would take several times that. Used by audits to rebuild the tree
+    from the entries themselves, which a forger cannot make agree with an older root."""
+
+    def __init__(self) -> None:
+        self._levels: list[bytearray] = [bytearray()]
+
+    @property
+    def size(self) -> int:
+        """How many leaves the tree holds."""
+        return len(self._levels[0]) // HASH_SIZE
+
+    def append(self, leaf: Hash) -> None:
+        """Add a leaf hash (already :func:`leaf_hash`-ed) and the nodes it completes."""
+        if len(leaf) != HASH_SIZE:
+            raise ValueError(f"a leaf hash is {len(leaf)} bytes long, not {HASH_SIZE}")
+        level, index, acc = 0, self.size, leaf
+        while True:
+            if level == len(self._levels):
+                self._levels.append(bytearray())
+            self._levels[level] += acc
+            if not index & 1:
+                return
+            acc = node_hash(self.get(level, index - 1), acc)
+            level, index = level + 1, index >> 1
+
+    def get(self, level: int, index: int) -> Hash:
+        """A complete node, as a :data:`GetNode`; KeyError if the tree lacks it."""
+        start = index * HASH_SIZE
+        if level >= len(self._levels) or index < 0 or start >= len(self._levels[level]):
+            raise KeyError(f"no node ({level}, {index}) in a tree of {self.size} leaves")
+        return bytes(self._levels[level][start : start + HASH_SIZE])
+
+    def node_count(self, level: int) -> int:
+        """How many complete nodes ``level`` holds."""
+        return len(self._levels[level]) // HASH_SIZE if level < len(self._levels) else 0
+
+
+def first_difference(size: int, get_a: GetNode, get_b: GetNode) -> int | None:
+    """The first leaf (0-based) at which two trees of at least ``size`` leaves differ
+    within their first ``size`` leaves, or None if ``MTH(D[0:size])`` is the same.
+
+    Bisection down RFC 9162's split: the left subtree's hash is compared, and the
+    search goes left if it differs, right otherwise; O(log² size) node reads from each.
+    """
+    if size == 0 or _range_hash(0, size, get_a) == _range_hash(0, size, get_b):
+        return None
+    lo, hi = 0, size
+    while hi - lo > 1:
+        k = _split(hi - lo)
+        if _range_hash(lo, lo + k, get_a) != _range_hash(lo, lo + k, get_b):
+            hi = lo + k
+        else:
+            lo += k
+    return lo

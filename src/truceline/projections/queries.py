@@ -129,6 +129,12 @@ def conflict_exists(db: sqlite_utils.Database, conflict: str, as_of: int | None 
     return row.fetchone() is not None
 
 
+def read_model_position(db: sqlite_utils.Database) -> int:
+    """The log position the read model (this snapshot of it) has reached."""
+    row = db.execute("SELECT position FROM log_meta WHERE id = 1").fetchone()
+    return 0 if row is None else int(row[0])
+
+
 def versions_needed(db: sqlite_utils.Database, as_of: int | None) -> int | None:
     """``as_of``, or None when the read model holds nothing after it: its current rows
     are then exactly the state as of ``as_of``, and far cheaper to read than the versions
@@ -136,8 +142,7 @@ def versions_needed(db: sqlite_utils.Database, as_of: int | None) -> int | None:
     event log, 1.6 s from the versions, is read like a current one)."""
     if as_of is None:
         return None
-    row = db.execute("SELECT position FROM log_meta WHERE id = 1").fetchone()
-    return None if row is None or row[0] <= as_of else as_of
+    return None if read_model_position(db) <= as_of else as_of
 
 
 def _versions(db: sqlite_utils.Database, as_of: int | None) -> tuple[list[str], list[Any]]:
