@@ -79,7 +79,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, read_model_path=str(tmp_path / "read-model.db"))
+    return Settings(
+        database_url=database_url,
+        read_model_path=str(tmp_path / "read-model.db"),
+        # No key file unless a test creates one: the server then signs no checkpoints.
+        signing_key_path=str(tmp_path / "signing-key.pem"),
+        checkpoint_archive_path=str(tmp_path / "checkpoints.ndjson"),
+    )
 
 
 @pytest.fixture
