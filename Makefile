@@ -22,7 +22,9 @@ tools:
 	@command -v wrk >/dev/null && command -v chromium >/dev/null || \
 		{ apt-get update -qq && apt-get install -y -qq wrk chromium; }
 
+# The checkpoints' signing key is made once, beside the default store (mode 0600).
 run: install
+	$(BIN)/truceline signing-key create --if-missing
 	$(BIN)/truceline serve --host 127.0.0.1 --port 8000
 
 lint: install
