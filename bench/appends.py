@@ -36,6 +36,7 @@ import httpx
 import psycopg
 
 from truceline.application.app import AppendRequest, Truceline
+from truceline.application.checkpoints import SigningKey
 from truceline.application.group_commit import GroupCommitter
 from truceline.domain.validation import parse_event
 from truceline.settings import Settings
@@ -133,13 +134,24 @@ def parse_wrk(out: str) -> dict[str, float]:
 
 
 def server_env(database_url: str, workdir: Path, **extra: str) -> dict[str, str]:
+    """A server's environment, signing checkpoints as a deployment would (every 1,000
+    entries or 60 s, the defaults)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRUCELINE_")}
     env.update(
         TRUCELINE_DATABASE_URL=database_url,
         TRUCELINE_READ_MODEL_PATH=str(workdir / f"rm-{uuid.uuid4().hex}.db"),
+        TRUCELINE_SIGNING_KEY_PATH=str(_signing_key(workdir)),
+        TRUCELINE_CHECKPOINT_ARCHIVE_PATH=str(workdir / "checkpoints.ndjson"),
         **extra,
     )
     return env
+
+
+def _signing_key(workdir: Path) -> Path:
+    path = workdir / "signing-key.pem"
+    if not path.exists():
+        SigningKey.create(path)
+    return path
 
 
 def writer_key(env: dict[str, str], cwd: Path) -> dict[str, str]:

@@ -16,7 +16,7 @@ CORE = [
     "the same page, as_of the middle of the log",
     "ceasefire status at `at`",
     "the same status, as_of the middle of the log",
-    "full verify: hash chain",
+    "full verify: hash chain and Merkle tree",
     "full verify: chain + rebuild and compare",
     "full replay (as of the last position)",
 ]

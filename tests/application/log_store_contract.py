@@ -49,6 +49,7 @@ from truceline.application.log import (
     indexed_columns,
 )
 from truceline.application.recorded import to_stored_event
+from truceline.domain import merkle
 from truceline.domain.times import parse_utc
 from truceline.domain.validation import NormalizedEvent, parse_event
 from truceline.settings import Settings
@@ -336,6 +337,25 @@ class LogStoreContract(ABC):
 
         assert receipt.position == 3
         assert_chained(reopened)
+
+    def test_the_tree_stays_the_entries_tree_when_two_processes_take_turns(
+        self, log: Log, open_log: Callable[[], Log]
+    ) -> None:
+        """Each store keeps the tree's peaks from its own last commit; another process's
+        appends, or a transaction rolled back, must make it read them again."""
+        other = open_log()
+        for _ in range(5):
+            log.append(statement(), statement())
+            other.append(statement())
+        with pytest.raises(RuntimeError), log.store.writing() as writer:
+            writer.append([log.new(statement())])
+            raise RuntimeError("refused")
+        log.append(statement())
+        other.append(statement())
+
+        audit = log.app.audit()
+        assert (audit.chain.ok, audit.tree_problem, audit.tree.size) == (True, None, 17)
+        assert log.app.stored_root(17) == merkle.root(17, audit.tree.get)
 
     # -- all or nothing ---------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""``Truceline-Snapshot: <tree_size>:<root_hash>`` on every answer under ``/v1``.
+"""``Truceline-Snapshot: <tree_size>:<root_hash>`` on every read (GET) under ``/v1``.
 
 The header names the state of the log an answer came from, so that a figure can be
 cited with it and proven later against a signed checkpoint (an inclusion or consistency
@@ -51,13 +51,19 @@ def read_snapshot(read_model: ReadModel) -> Iterator[Database]:
 
 
 class SnapshotHeader:
-    """ASGI middleware adding the header to every answer under ``/v1``."""
+    """ASGI middleware adding the header to every read under ``/v1``. Appends do not
+    carry it: their receipt's position names the state, and a header computed for each
+    of them would cost a lookup of the new head per request."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in ("GET", "HEAD")
+            or not scope["path"].startswith("/v1/")
+        ):
             await self.app(scope, receive, send)
             return
         holder: list[int] = []

@@ -11,7 +11,7 @@ Hash schemes, versioned per entry (``hash_version``):
 
 1. ``entry_hash_v1``: the previous hash and a canonical JSON of the *decoded* event. Entries
    written before version 2 keep it and still verify; it does not cover the indexed
-   columns, so :func:`truceline.application.audit.verify_chain` compares those with the
+   columns, so :func:`truceline.application.audit.verify_stored` compares those with the
    decoded event instead.
 2. ``entry_hash_v2`` (every new entry): the previous hash, the position, ``recorded_at``,
    ``recorded_by``, the stored event's topic, ``content_hash`` (SHA-256 of the exact bytes
@@ -340,6 +340,15 @@ def link(previous_hash: str, position: int, recorded_at: str, new: NewEntry) -> 
     return Linked(new, position, recorded_at, digest, chained)
 
 
+@dataclass(frozen=True)
+class Frontier:
+    """A tree's peaks (the nodes of :func:`truceline.domain.merkle.root_nodes`): all an
+    append needs to read of it."""
+
+    size: int
+    peaks: dict[tuple[int, int], bytes]
+
+
 class LogDamaged(Exception):
     """The log's own tables disagree in a way no append could have left them: the tree
     is longer than the log. Appends stop until ``truceline verify`` has been run."""
@@ -362,16 +371,21 @@ class ChainWriter:
     flush_at = 5000  # rows buffered before they are inserted; bounds an import's memory
     backfill_page = 10_000  # entries a tree backfill reads at a time
 
-    def __init__(self, last: tuple[int, str, str] | None, tree_size: int):
+    def __init__(
+        self, last: tuple[int, str, str] | None, tree_size: int, frontier: Frontier | None = None
+    ):
         """``last``: the position, ``recorded_at`` and hash of the log's last entry;
         ``tree_size``: the leaves its Merkle tree holds (fewer in a log written before
-        the tree, which is completed here, inside the transaction)."""
+        the tree, which is completed here, inside the transaction); ``frontier``: the
+        tree's peaks as this process last committed them, used if still current."""
         self.position: int = last[0] if last else 0
         self.recorded_at: str | None = last[1] if last else None
         self.hash: str = last[2] if last else GENESIS_HASH
         self._pending: list[Linked] = []
         self._seen: dict[str, Entry | None] = {}  # event id -> entry, or None: not stored
         self._tree_size = tree_size
+        current = frontier is not None and frontier.size == tree_size
+        self._peaks = dict(frontier.peaks) if frontier is not None and current else {}
         if tree_size > self.position:
             raise LogDamaged(
                 f"the log's Merkle tree has {tree_size} leaves but the log only "
@@ -437,8 +451,26 @@ class ChainWriter:
         if not entry_hashes:
             return
         leaves = [merkle.leaf_hash(bytes.fromhex(h)) for h in entry_hashes]
-        self._insert_nodes(merkle.appended_nodes(self._tree_size, leaves, self._get_node))
+        nodes = merkle.appended_nodes(self._tree_size, leaves, self._peak)
+        self._insert_nodes(nodes)
         self._tree_size += len(leaves)
+        known = {**self._peaks, **{(level, index): node for level, index, node in nodes}}
+        self._peaks = {
+            key: known[key] if key in known else self._get_node(*key)
+            for key in merkle.root_nodes(self._tree_size)
+        }
+
+    def _peak(self, level: int, index: int) -> bytes:
+        # An append reads only the tree's peaks: kept from this process's last commit,
+        # they save a query each (on PostgreSQL a round trip: measured, 8 of them cost a
+        # single append about a sixth of its rate).
+        node = self._peaks.get((level, index))
+        return node if node is not None else self._get_node(level, index)
+
+    @property
+    def frontier(self) -> Frontier:
+        """The tree's peaks once this transaction's rows are inserted."""
+        return Frontier(self._tree_size, self._peaks)
 
     def _find_stored(self, event_ids: Sequence[str]) -> dict[str, Entry]:
         raise NotImplementedError

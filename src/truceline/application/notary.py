@@ -42,7 +42,7 @@ class Notary:
         self.key = key
         self.archive = archive
         self._wake = threading.Event()
-        self._stopping = False
+        self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
 
     def latest(self, log_name: str = "events") -> Checkpoint | None:
@@ -92,19 +92,23 @@ class Notary:
         self._wake.set()
 
     def stop(self) -> None:
-        self._stopping = True
+        self._stopped.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join()
 
+    poll_interval = 0.5  # seconds between two looks at the logs, however many commits poke
+
     def _run(self, every: int, seconds: float) -> None:
         deadline: float | None = None  # when the oldest unsigned entry must be signed
-        while not self._stopping:
+        while not self._stopped.is_set():
             timeout = seconds if deadline is None else max(0.0, deadline - time.monotonic())
             self._wake.wait(timeout)
-            self._wake.clear()
-            if self._stopping:
+            # Commits poke this thread hundreds of times a second under load; each look
+            # costs a few queries, so it looks at most every poll_interval.
+            if self._stopped.wait(min(self.poll_interval, timeout)):
                 return
+            self._wake.clear()
             unsigned = self._unsigned()
             if unsigned == 0:
                 deadline = None

@@ -35,6 +35,7 @@ from truceline.application.log import (
     ChainWriter,
     EntriesRow,
     Entry,
+    Frontier,
     KeyRecord,
     Linked,
     PagedReads,
@@ -64,6 +65,7 @@ class PostgresLogRecorder(PagedReads, PostgresApplicationRecorder):
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
+        self._frontier: Frontier | None = None
         schema = Identifier(self.datastore.schema)
         self.entries = Composed([schema, SQL("."), Identifier(ENTRIES)])
         self.keys = Composed([schema, SQL("."), Identifier(KEYS)])
@@ -263,6 +265,7 @@ class PostgresLogRecorder(PagedReads, PostgresApplicationRecorder):
             writer = _PostgresWriter(self, curs)
             yield writer
             writer.flush()
+        self._frontier = writer.frontier  # committed: the next append needs no read of it
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -400,14 +403,21 @@ class _PostgresWriter(ChainWriter):
     def __init__(self, recorder: PostgresLogRecorder, curs: Cursor[DictRow]):
         self.recorder = recorder
         self.curs = curs
+        # The last entry and the tree's size in one round trip.
         curs.execute(
-            SQL("SELECT position, recorded_at, hash FROM {} ORDER BY position DESC LIMIT 1").format(
-                recorder.entries
-            )
+            SQL(
+                "SELECT position, recorded_at, hash, "
+                "(SELECT MAX(idx) FROM {tree} WHERE level = 0) AS largest "
+                "FROM {entries} ORDER BY position DESC LIMIT 1"
+            ).format(entries=recorder.entries, tree=recorder.tree)
         )
         row = curs.fetchone()
-        last = (row["position"], row["recorded_at"], row["hash"]) if row else None
-        super().__init__(last, recorder._tree_size(curs))
+        if row is None:
+            last, tree_size = None, recorder._tree_size(curs)
+        else:
+            last = (row["position"], row["recorded_at"], row["hash"])
+            tree_size = 0 if row["largest"] is None else int(row["largest"]) + 1
+        super().__init__(last, tree_size, recorder._frontier)
 
     def _find_stored(self, event_ids: Sequence[str]) -> dict[str, Entry]:
         return self.recorder._find_events(self.curs, event_ids)

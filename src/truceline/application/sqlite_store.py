@@ -28,6 +28,7 @@ from truceline.application.log import (
     ChainWriter,
     EntriesRow,
     Entry,
+    Frontier,
     KeyRecord,
     Linked,
     PagedReads,
@@ -63,6 +64,7 @@ class SQLiteLogRecorder(PagedReads, SQLiteApplicationRecorder):
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
+        self._frontier: Frontier | None = None
         self.select_entries = (
             f"SELECT {_ENTRY_COLUMNS} FROM {self.events_table_name} s "
             f"JOIN {ENTRIES} e ON e.position = s.rowid "
@@ -225,6 +227,7 @@ class SQLiteLogRecorder(PagedReads, SQLiteApplicationRecorder):
             writer = _SQLiteWriter(self, c)
             yield writer
             writer.flush()
+        self._frontier = writer.frontier  # committed: the next append needs no read of it
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -329,7 +332,8 @@ class _SQLiteWriter(ChainWriter):
             f"SELECT position, recorded_at, hash FROM {ENTRIES} ORDER BY position DESC LIMIT 1"
         )
         row = cursor.fetchone()
-        super().__init__((row[0], row[1], row[2]) if row else None, _tree_size(cursor))
+        last = (row[0], row[1], row[2]) if row else None
+        super().__init__(last, _tree_size(cursor), recorder._frontier)
 
     def _find_stored(self, event_ids: Sequence[str]) -> dict[str, Entry]:
         return self.recorder._find_events(self.c, event_ids)
