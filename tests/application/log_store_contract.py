@@ -341,21 +341,25 @@ class LogStoreContract(ABC):
     def test_the_tree_stays_the_entries_tree_when_two_processes_take_turns(
         self, log: Log, open_log: Callable[[], Log]
     ) -> None:
-        """Each store keeps the tree's peaks from its own last commit; another process's
-        appends, or a transaction rolled back, must make it read them again."""
+        """Each store keeps the tree's peaks from its own last commit, never from a
+        transaction rolled back: here the other process fills the log to the size the
+        rolled-back one reached, so peaks kept from it would look current, and the
+        appends after reach 32 entries, which reads the 16-leaf peak."""
         other = open_log()
         for _ in range(5):
             log.append(statement(), statement())
             other.append(statement())
         with pytest.raises(RuntimeError), log.store.writing() as writer:
             writer.append([log.new(statement())])
+            writer.flush()  # its leaf and nodes inserted, then rolled back
             raise RuntimeError("refused")
-        log.append(statement())
         other.append(statement())
+        for _ in range(17):
+            log.append(statement())
 
         audit = log.app.audit()
-        assert (audit.chain.ok, audit.tree_problem, audit.tree.size) == (True, None, 17)
-        assert log.app.stored_root(17) == merkle.root(17, audit.tree.get)
+        assert (audit.chain.ok, audit.tree_problem, audit.tree.size) == (True, None, 33)
+        assert log.app.stored_root(33) == merkle.root(33, audit.tree.get)
 
     # -- all or nothing ---------------------------------------------------------------------
 
