@@ -412,9 +412,20 @@ def write(rows: list[Row], growth: list[Row], events: int, out: Path) -> str:
         *(f"| {' | '.join(row)} |" for row in growth),
         "",
     ]
-    text = "\n".join(lines)
+    text = "\n".join(lines) + _kept_sections(out)
     out.write_text(text)
     return text
+
+
+SIDE_BY_SIDE = "\n## Side by side"  # sections written by hand from bench/side_by_side.sh
+
+
+def _kept_sections(out: Path) -> str:
+    """The side-by-side sections of the file being replaced: a run of this script does
+    not measure them, so it keeps them."""
+    old = out.read_text() if out.exists() else ""
+    start = old.find(SIDE_BY_SIDE)
+    return old[start:] if start >= 0 else ""
 
 
 @contextmanager

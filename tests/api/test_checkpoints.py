@@ -34,7 +34,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from tests.api.ceasefire_helpers import SQLITE_ONLY
-from tests.application.test_tampering import LOG_SIZE, events, n
+from tests.application.tampering_helpers import LOG_SIZE, events, n
 from tests.helpers import Headers, append_all, assert_problem, key_id, post, valid_event
 from truceline.api import create_app
 from truceline.application.checkpoints import CheckpointError, SigningKey
@@ -267,7 +267,7 @@ def assert_names(response: Response, loc: list[str]) -> None:
 
 @pytest.fixture
 def served(client: TestClient, writer: Headers) -> TestClient:
-    """The ten events of test_tampering appended through the API, the read models caught up."""
+    """The ten events of tampering_helpers appended through the API, the read models caught up."""
     append_all(client, writer, events())
     caught_up = client.get("/v1/timeline", params={"min_position": LOG_SIZE}, headers=writer)
     assert caught_up.status_code == 200, caught_up.text

@@ -590,6 +590,9 @@ class LogWriter(Protocol):
     def append(self, entries: Sequence[NewEntry]) -> list[Receipt]:
         """Add entries at the end of the log, chained; all of them or none."""
 
+    def flush(self) -> None:
+        """Insert the rows buffered so far (the store does before committing)."""
+
 
 class LogStore(Protocol):
     """What the application needs of a store: the log plus the keys table."""

@@ -4,7 +4,9 @@
 keeps the checkpoints in the store (``GET /v1/audit/checkpoint`` reads them back) and
 appends them to an archive file an auditor can copy. Before signing, it checks that the
 log still extends its latest checkpoint, so the service never signs a rewritten history:
-it refuses, and says so, until someone has looked (``truceline verify``).
+it refuses, and says so, until someone has looked (``truceline verify``). The latest
+checkpoint is the larger of the store's and the archive file's, so emptying the store's
+checkpoints does not get a rewritten history signed.
 
 In a server, :meth:`Notary.start` runs a thread that signs once ``every`` entries were
 appended since the last checkpoint, or ``seconds`` after an append that was not yet
@@ -22,7 +24,7 @@ from functools import partial
 from pathlib import Path
 
 from truceline.application.app import Truceline
-from truceline.application.checkpoints import Checkpoint, SigningKey
+from truceline.application.checkpoints import Checkpoint, SigningKey, read_checkpoints
 from truceline.domain import merkle
 
 log = logging.getLogger(__name__)
@@ -60,16 +62,30 @@ class Notary:
         }
         kept = []
         for log_name, (head, root_of) in heads.items():
+            for latest in (self._archived(log_name), self.latest(log_name)):
+                if latest is not None:
+                    _check_extends(log_name, latest, head, root_of)
             latest = self.latest(log_name)
-            if latest is not None:
-                _check_extends(log_name, latest, head, root_of)
-                if latest.tree_size == head:
-                    continue
+            if latest is not None and latest.tree_size == head:
+                continue
             checkpoint = self.key.sign(log_name, head, root_of(head))
             if self.app.store.insert_checkpoint(log_name, head, checkpoint.to_json()):
                 self._archive(checkpoint)
                 kept.append(checkpoint)
         return kept
+
+    def _archived(self, log_name: str) -> Checkpoint | None:
+        """The largest checkpoint of ``log_name`` in the archive file: kept outside the
+        database, so emptying the store's checkpoints does not let a rewritten history
+        be signed."""
+        if self.archive is None or not self.archive.exists():
+            return None
+        mine = [
+            c
+            for c in read_checkpoints(self.archive.read_text(encoding="utf-8"))
+            if c.log == log_name
+        ]
+        return max(mine, key=lambda c: c.tree_size, default=None)
 
     def _archive(self, checkpoint: Checkpoint) -> None:
         if self.archive is None:
