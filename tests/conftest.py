@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.application.tampering_helpers import serve_the_case
 from truceline.api import create_app
 from truceline.application.app import Truceline
 from truceline.application.keys import create_key
@@ -122,3 +123,10 @@ def reader(client: TestClient) -> dict[str, str]:
 def auditor(client: TestClient) -> dict[str, str]:
     """Headers carrying an auditor key."""
     return {"Authorization": f"Bearer {_token(client, 'auditor')}"}
+
+
+@pytest.fixture
+def served(client: TestClient, writer: dict[str, str]) -> TestClient:
+    """The tampering case's ten events appended through the API, the read models caught
+    up (tests/application/tampering_helpers.py)."""
+    return serve_the_case(client, writer)

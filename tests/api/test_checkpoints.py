@@ -266,15 +266,6 @@ def assert_names(response: Response, loc: list[str]) -> None:
 
 
 @pytest.fixture
-def served(client: TestClient, writer: Headers) -> TestClient:
-    """The ten events of tampering_helpers appended through the API, the read models caught up."""
-    append_all(client, writer, events())
-    caught_up = client.get("/v1/timeline", params={"min_position": LOG_SIZE}, headers=writer)
-    assert caught_up.status_code == 200, caught_up.text
-    return client
-
-
-@pytest.fixture
 def open_client(settings: Settings) -> Iterator[TestClient]:
     """A client of a server running with open reads (``TRUCELINE_OPEN_READS=1``)."""
     opened = settings.model_copy(update={"open_reads": True})

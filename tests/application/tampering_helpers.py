@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
+from tests.helpers import append_all
 from truceline.application.app import AppendRequest, Truceline
 from truceline.application.postgres_store import PostgresLogRecorder
 from truceline.application.sqlite_store import SQLiteLogRecorder
@@ -232,3 +234,11 @@ def write_lines(path: Path, lines: list[dict[str, Any]]) -> None:
 
 def edit_killed(lines: list[dict[str, Any]]) -> None:
     lines[6]["event"]["killed"] = 70
+
+
+def serve_the_case(client: TestClient, writer: dict[str, str]) -> TestClient:
+    """The ten events appended through the API, and the read models caught up."""
+    append_all(client, writer, events())
+    caught_up = client.get("/v1/timeline", params={"min_position": LOG_SIZE}, headers=writer)
+    assert caught_up.status_code == 200, caught_up.text
+    return client

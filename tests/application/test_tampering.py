@@ -27,7 +27,6 @@ from tests.application.tampering_helpers import (
     change_content,
     delete_both_rows,
     edit_killed,
-    events,
     export,
     fill,
     garble_content,
@@ -38,7 +37,7 @@ from tests.application.tampering_helpers import (
     swap_events,
     write_lines,
 )
-from tests.helpers import Headers, append_all, assert_problem
+from tests.helpers import Headers, assert_problem
 from truceline.application.app import AppendRequest, Truceline
 from truceline.application.audit import ChainReport
 from truceline.domain.validation import parse_event
@@ -224,15 +223,6 @@ def test_verify_fails_when_content_was_changed_under_the_read_models(verify_afte
 
 
 # -- GET /v1/audit/verify ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def served(client: TestClient, writer: Headers) -> TestClient:
-    """The ten events appended through the API, and the read models caught up."""
-    append_all(client, writer, events())
-    caught_up = client.get("/v1/timeline", params={"min_position": LOG_SIZE}, headers=writer)
-    assert caught_up.status_code == 200, caught_up.text
-    return client
 
 
 def test_audit_verify_needs_an_auditor_key(served, reader, writer, auditor):
