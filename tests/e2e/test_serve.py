@@ -30,7 +30,17 @@ SEED = REPO / "events" / "ganja-2020-10-17.ndjson"
 SEED_EVENTS = 14
 GANJA_STRIKE_ID = "e4343f67-9df8-5f80-92da-0e2d7e663fcd"
 
-EXPORT_KEYS = {"position", "recorded_at", "recorded_by", "hash", "event"}
+# The contract's fields, and what the entry's hash covers (scheme 2: the stored bytes).
+EXPORT_KEYS = {
+    "position",
+    "recorded_at",
+    "recorded_by",
+    "hash",
+    "event",
+    "hash_version",
+    "content_hash",
+    "stored",
+}
 
 
 @dataclass

@@ -62,11 +62,11 @@ class Notary:
         }
         kept = []
         for log_name, (head, root_of) in heads.items():
-            for latest in (self._archived(log_name), self.latest(log_name)):
-                if latest is not None:
-                    _check_extends(log_name, latest, head, root_of)
-            latest = self.latest(log_name)
-            if latest is not None and latest.tree_size == head:
+            stored = self.latest(log_name)
+            for signed_before in (self._archived(log_name), stored):
+                if signed_before is not None:
+                    _check_extends(log_name, signed_before, head, root_of)
+            if stored is not None and stored.tree_size == head:
                 continue
             checkpoint = self.key.sign(log_name, head, root_of(head))
             if self.app.store.insert_checkpoint(log_name, head, checkpoint.to_json()):
