@@ -43,6 +43,7 @@ from truceline.projections.readmodel import ReadModel, remove_files
 from truceline.settings import (
     Settings,
     checkpoint_archive_path,
+    eventsourcing_env,
     read_model_path,
     signing_key_path,
 )
@@ -312,6 +313,7 @@ def export(
     format_: Annotated[
         str, typer.Option("--format", help="ndjson (the log) or acled (the timeline)")
     ] = "ndjson",
+    force: Annotated[bool, typer.Option(help="replace an existing --out file")] = False,
 ) -> None:
     """Write the log as NDJSON in log order (position, recorded_at, recorded_by, hash,
     event), or with --format acled the timeline's strikes, shellings and clashes in
@@ -320,7 +322,10 @@ def export(
         _error(f"unknown format {format_!r}: one of {', '.join(EXPORT_FORMATS)}")
         raise typer.Exit(2)
     with _opened() as (settings, application):
-        target = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
+        if out is not None:
+            _refuse_to_overwrite(out, settings, force)
+        partial = out.with_name(out.name + ".partial") if out else None
+        target = partial.open("w", encoding="utf-8", newline="") if partial else sys.stdout
         try:
             if format_ == "acled":
                 _export_acled(settings, application, target)
@@ -328,8 +333,40 @@ def export(
                 for entry in application.store.iter_stored():
                     target.write(json.dumps(entry.export_dict(), ensure_ascii=False) + "\n")
         finally:
-            if out:
+            if partial:
                 target.close()
+    if out and partial:
+        os.replace(partial, out)  # only a finished export replaces anything
+
+
+def _protected_files(settings: Settings) -> dict[Path, str]:
+    """The files an --out must never name: the store, the read models, the signing key
+    and the checkpoint archive (with SQLite's companions)."""
+    named = {
+        Path(read_model_path(settings)): "read model",
+        signing_key_path(settings): "signing key",
+        checkpoint_archive_path(settings): "checkpoint archive",
+    }
+    store = eventsourcing_env(settings).get("SQLITE_DBNAME")
+    if store:
+        named[Path(store)] = "event store"
+    return {
+        Path(f"{path}{suffix}").resolve(): what
+        for path, what in named.items()
+        for suffix in ("", "-wal", "-shm", "-journal")
+    }
+
+
+def _refuse_to_overwrite(out: Path, settings: Settings, force: bool) -> None:
+    """Exit 2 if ``out`` is one of this installation's own files, or exists and
+    ``force`` was not given."""
+    what = _protected_files(settings).get(out.resolve())
+    if what is not None:
+        _error(f"--out {out} is this installation's {what}: choose another file")
+        raise typer.Exit(2)
+    if out.exists() and not force:
+        _error(f"--out {out} exists: pass --force to replace it")
+        raise typer.Exit(2)
 
 
 def _export_acled(settings: Settings, application: Truceline, target: TextIO) -> None:
@@ -503,17 +540,22 @@ def signing_key_public() -> None:
 def replay(
     as_of: Annotated[str, typer.Option("--as-of", help="a log position, or an RFC 3339 time")],
     out: Annotated[Path, typer.Option(help="the SQLite file to write")],
+    force: Annotated[bool, typer.Option(help="replace an existing --out file")] = False,
 ) -> None:
     """Write the read models as they stood at a past position or time, to a new file."""
-    with _opened() as (_settings, application):
+    with _opened() as (settings, application):
+        _refuse_to_overwrite(out, settings, force)
         try:
             position = application.knowledge(as_of).position or 0
         except Invalid as error:
             _error(f"--as-of: {error.errors[0]['msg']}")
             raise typer.Exit(2) from None
+        partial = out.with_name(out.name + ".partial")
         with _event_progress() as progress:
             task = progress.add_task("replaying", total=position)
-            count = replay_into(application, position, out, lambda n: progress.advance(task, n))
+            count = replay_into(application, position, partial, lambda n: progress.advance(task, n))
+    remove_files(out)
+    os.replace(partial, out)  # only a finished replay replaces anything
     print(f"wrote the read models as of position {position} ({count} events) to {out}")
 
 

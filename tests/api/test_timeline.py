@@ -713,12 +713,16 @@ def test_a_read_with_min_position_sees_the_write(client, writer, reader):
         }
 
 
-def test_min_position_beyond_the_log_is_a_503_with_retry_after(settings, tmp_path: Path):
-    impatient = settings.model_copy(
-        update={"read_wait_seconds": 0.2, "read_model_path": str(tmp_path / "impatient.db")}
+def test_min_position_beyond_the_log_is_a_422_at_once_naming_the_last_position(
+    settings, tmp_path: Path
+):
+    """A position no append has answered can never be reached: no wait (which would hold
+    a worker thread for read_wait_seconds), a 422 naming the log's last position."""
+    patient = settings.model_copy(
+        update={"read_wait_seconds": 5, "read_model_path": str(tmp_path / "patient.db")}
     )
-    with TestClient(create_app(impatient), raise_server_exceptions=False) as client:
-        _, token = create_key(client.app.state.app.store, "impatient reader", "reader")  # type: ignore[attr-defined]
+    with TestClient(create_app(patient), raise_server_exceptions=False) as client:
+        _, token = create_key(client.app.state.app.store, "patient reader", "reader")  # type: ignore[attr-defined]
         headers = {"Authorization": f"Bearer {token}"}
         for path, params in (
             ("/v1/timeline", {}),
@@ -727,12 +731,18 @@ def test_min_position_beyond_the_log_is_a_503_with_retry_after(settings, tmp_pat
             (f"/v1/conflicts/{NK}/status", {}),
         ):
             started = time.monotonic()
-            response = client.get(path, params={**params, "min_position": 10**9}, headers=headers)
+            response = client.get(path, params={**params, "min_position": 1}, headers=headers)
             waited = time.monotonic() - started
 
-            assert_problem(response, 503)
-            assert response.headers["retry-after"].isdigit(), path
-            assert 0.2 <= waited < 5, (path, waited)
+            body = assert_problem(response, 422)
+            assert body["errors"] == [
+                {
+                    "loc": ["query", "min_position"],
+                    "msg": "is beyond the log's last position, 0: pass the position an "
+                    "append answered",
+                }
+            ], path
+            assert waited < 1, (path, waited)
 
 
 def test_health_projection_position_reaches_log_position(client, writer, reader):

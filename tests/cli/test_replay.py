@@ -42,17 +42,17 @@ def recorded(client: TestClient, writer: Headers) -> list[str]:
     return append_each(client, writer, LOG)
 
 
-def replay(database_url: str, as_of: str, out: Path) -> Result:
+def replay(database_url: str, as_of: str, out: Path, *flags: str) -> Result:
     return CliRunner().invoke(
         cli,
-        ["replay", "--as-of", as_of, "--out", str(out)],
+        ["replay", "--as-of", as_of, "--out", str(out), *flags],
         env={"TRUCELINE_DATABASE_URL": database_url},
     )
 
 
-def replayed(database_url: str, as_of: str, out: Path, position: int) -> Path:
+def replayed(database_url: str, as_of: str, out: Path, position: int, *flags: str) -> Path:
     """Run a replay that must succeed, and check what it says it did."""
-    result = replay(database_url, as_of, out)
+    result = replay(database_url, as_of, out, *flags)
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         f"wrote the read models as of position {position} ({position} events) to {out}\n"
@@ -192,11 +192,23 @@ def test_as_of_beyond_the_end_is_the_whole_log(client, reader, database_url, rec
     assert all_rows(by_time) == all_rows(out)
 
 
-def test_an_existing_file_is_replaced(database_url, recorded, tmp_path):
+def test_an_existing_file_is_kept_unless_forced(database_url, recorded, tmp_path):
+    out = tmp_path / "replay.db"
+    replayed(database_url, str(LOG_SIZE), out, LOG_SIZE)
+    before = all_rows(out)
+
+    refused = replay(database_url, "3", out)
+
+    assert refused.exit_code == 2, refused.output
+    assert f"--out {out} exists: pass --force to replace it" in refused.stderr
+    assert all_rows(out) == before
+
+
+def test_an_existing_file_is_replaced_with_force(database_url, recorded, tmp_path):
     out = tmp_path / "replay.db"
     replayed(database_url, str(LOG_SIZE), out, LOG_SIZE)
 
-    replayed(database_url, "3", out, 3)
+    replayed(database_url, "3", out, 3, "--force")
 
     assert all_rows(out) == all_rows(replayed(database_url, "3", tmp_path / "fresh.db", 3))
     assert [event_id for event_id, _ in current_items(out)] == [n(1), n(2), n(3)]

@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from truceline.api.auth import authorize
 from truceline.api.params import AsOf, At, MinPosition
-from truceline.api.problems import Problem, invalid_query
+from truceline.api.problems import Problem, invalid_query, invalid_request
 from truceline.api.snapshot import answered_from
 from truceline.application.app import Truceline
 from truceline.application.checkpoints import SigningKey
@@ -117,10 +117,20 @@ def known_conflict(db: Database, conflict: str | None, position: int | None) -> 
 def wait_until_caught_up(
     follower: Follower, settings: Settings, knowledge: Knowledge, min_position: int | None
 ) -> None:
-    """Return once the read models hold what the answer needs, else 503."""
+    """Return once the read models hold what the answer needs, else 503; a
+    ``min_position`` beyond the log's last position is a 422 at once (nothing could ever
+    satisfy the wait)."""
     position = knowledge.reached(min_position)
     if position is None:
         return
+    if min_position is not None and position > follower.position:
+        last = follower.app.log_position()
+        if min_position > last:
+            raise invalid_request(
+                ["query", "min_position"],
+                f"is beyond the log's last position, {last}: pass the position an append "
+                "answered",
+            )
     if not follower.wait_for(position, settings.read_wait_seconds):
         raise Problem(
             503,
