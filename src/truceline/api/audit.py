@@ -7,7 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from truceline.api.deps import ApplicationDep, Auditor, AuditReader, ReadModelDep, SigningKeyDep
+from truceline.api.deps import (
+    ApplicationDep,
+    Auditor,
+    AuditReader,
+    KnownQuery,
+    ReadModelDep,
+    SigningKeyDep,
+)
 from truceline.api.params import MAX_INTEGER
 from truceline.api.problems import Problem, invalid_request
 from truceline.api.schemas import (
@@ -21,7 +28,7 @@ from truceline.api.schemas import (
 from truceline.application.app import Truceline
 from truceline.projections.audit import consistent
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[KnownQuery])
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "none yet"}}
 TreeSize = Annotated[int, Query(ge=1, le=MAX_INTEGER, description="a tree size (log entries)")]

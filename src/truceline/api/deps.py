@@ -23,7 +23,7 @@ from truceline.application.checkpoints import SigningKey
 from truceline.application.group_commit import GroupCommitter
 from truceline.application.keys import Key
 from truceline.application.knowledge import Knowledge
-from truceline.domain.errors import Invalid
+from truceline.domain.errors import ErrorDetail, Invalid
 from truceline.projections import queries
 from truceline.projections.feed import Feed, StreamSlots
 from truceline.projections.follower import Follower
@@ -128,8 +128,7 @@ def wait_until_caught_up(
         if min_position > last:
             raise invalid_request(
                 ["query", "min_position"],
-                f"is beyond the log's last position, {last}: pass the position an append "
-                "answered",
+                f"is beyond the log's last position, {last}: pass the position an append answered",
             )
     if not follower.wait_for(position, settings.read_wait_seconds):
         raise Problem(
@@ -156,3 +155,43 @@ def _caught_up_knowledge(
 
 # The status reads' shared parameters (at, as_of, min_position), as one dependency.
 KnowledgeDep = Annotated[Knowledge, Depends(_caught_up_knowledge)]
+
+
+async def known_query_parameters(request: Request) -> None:
+    """422 for a query parameter the route does not take (``confict=`` for
+    ``conflict=``), naming each one: ignored, it would quietly widen the answer. The
+    route's parameters are read from the OpenAPI document, built once."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    if path is None:
+        return
+    allowed = _query_names(request, path)
+    unknown = [name for name in dict.fromkeys(request.query_params) if name not in allowed]
+    if unknown:
+        takes = ", ".join(sorted(allowed)) or "no query parameters"
+        errors: list[ErrorDetail] = [
+            {"loc": ["query", name], "msg": f"unknown parameter; this path takes {takes}"}
+            for name in unknown
+        ]
+        raise Problem(
+            422,
+            f"unknown query parameter {unknown[0]!r}",
+            title="Invalid request",
+            kind="invalid-request",
+            errors=errors,
+        )
+
+
+def _query_names(request: Request, path: str) -> set[str]:
+    method = "get" if request.method in ("GET", "HEAD") else request.method.lower()
+    cache: dict[tuple[str, str], set[str]] = request.app.state.__dict__.setdefault(
+        "query_names", {}
+    )
+    key = (method, path)
+    if key not in cache:
+        operation = request.app.openapi()["paths"].get(path, {}).get(method, {})
+        cache[key] = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+    return cache[key]
+
+
+KnownQuery = Depends(known_query_parameters)

@@ -14,6 +14,7 @@ from truceline.api.body import read_json
 from truceline.api.deps import (
     ApplicationDep,
     CommitterDep,
+    KnownQuery,
     Reader,
     SettingsDep,
     Writer,
@@ -36,7 +37,7 @@ from truceline.domain.errors import ErrorDetail, Invalid
 from truceline.domain.validation import NormalizedEvent, parse_event
 from truceline.settings import Settings
 
-router = APIRouter(prefix="/v1/events", tags=["events"])
+router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=[KnownQuery])
 _Route = TypeVar("_Route", bound=Callable[..., Any])
 
 

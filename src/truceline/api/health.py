@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from truceline.api.deps import ApplicationDep, FollowerDep
+from truceline.api.deps import ApplicationDep, FollowerDep, KnownQuery
 from truceline.api.schemas import Health
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], dependencies=[KnownQuery])
 
 
 @router.get("/v1/health", response_model=Health)

@@ -21,6 +21,7 @@ from truceline.api.deps import (
     ApplicationDep,
     FollowerDep,
     KnowledgeDep,
+    KnownQuery,
     Reader,
     ReadModelDep,
     SettingsDep,
@@ -49,7 +50,7 @@ from truceline.projections.queries import TimelineFilter
 from truceline.projections.readmodel import ReadModel
 from truceline.settings import Settings
 
-router = APIRouter(prefix="/v1", tags=["read models"])
+router = APIRouter(prefix="/v1", tags=["read models"], dependencies=[KnownQuery])
 
 INLINE_PAGE = 100  # JSON pages up to this size are answered on the event loop
 

@@ -23,6 +23,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from truceline.api.deps import (
     ApplicationDep,
     FeedDep,
+    KnownQuery,
     Reader,
     ReadModelDep,
     StreamSlotsDep,
@@ -33,7 +34,7 @@ from truceline.api.problems import Problem, invalid_request
 from truceline.domain.events import EVENT_TYPES
 from truceline.projections.feed import Feed, Message
 
-router = APIRouter(prefix="/v1", tags=["live feed"])
+router = APIRouter(prefix="/v1", tags=["live feed"], dependencies=[KnownQuery])
 
 LOG_PAGE = 1000  # entries a stream reads from the log at a time while it catches up
 WAKE_SECONDS = 60.0  # a waiting stream looks at the feed at least this often
