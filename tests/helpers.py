@@ -20,6 +20,18 @@ CONFLICT = "nagorno-karabakh-2020"
 CEASEFIRE = "moscow-2020-10-10"
 OCCURRED_AT = "2020-10-16T23:00:00Z"
 PROBLEM_KEYS = {"type", "title", "status", "detail"}
+# An export line's fields in order: the contract's, then what the entry's hash covers
+# (scheme 2: the exact stored bytes).
+EXPORT_FIELDS = [
+    "position",
+    "recorded_at",
+    "recorded_by",
+    "hash",
+    "event",
+    "hash_version",
+    "content_hash",
+    "stored",
+]
 
 # The fields each type requires (and a few it allows), valid on their own. ``correction``
 # and ``retraction`` also need the id of the event they name, which callers pass.

@@ -16,6 +16,7 @@ import pytest
 from psycopg import sql
 from typer.testing import CliRunner, Result
 
+from tests.helpers import EXPORT_FIELDS
 from truceline.application.app import Truceline
 from truceline.application.keys import Key, authenticate
 from truceline.application.log import GENESIS_HASH, content_hash, entry_hash_v2, indexed_columns
@@ -386,18 +387,7 @@ def test_export_writes_the_log_in_order_with_exactly_its_keys(
 
     entries = _export(database_url)
 
-    assert [list(entry) for entry in entries] == [
-        [
-            "position",
-            "recorded_at",
-            "recorded_by",
-            "hash",
-            "event",
-            "hash_version",
-            "content_hash",
-            "stored",
-        ]
-    ] * 3
+    assert [list(entry) for entry in entries] == [EXPORT_FIELDS] * 3
     assert [entry["position"] for entry in entries] == [1, 2, 3]
     assert [entry["recorded_by"] for entry in entries] == [RECORDED_BY] * 3
     assert [entry["event"] for entry in entries] == STORED

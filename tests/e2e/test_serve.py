@@ -21,6 +21,7 @@ import pytest
 
 from tests.conftest import empty_postgres
 from tests.e2e.servers import cli_env, run_cli, serving
+from tests.helpers import EXPORT_FIELDS
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "events" / "ganja-2020-10-17.ndjson"
@@ -30,17 +31,7 @@ SEED = REPO / "events" / "ganja-2020-10-17.ndjson"
 SEED_EVENTS = 14
 GANJA_STRIKE_ID = "e4343f67-9df8-5f80-92da-0e2d7e663fcd"
 
-# The contract's fields, and what the entry's hash covers (scheme 2: the stored bytes).
-EXPORT_KEYS = {
-    "position",
-    "recorded_at",
-    "recorded_by",
-    "hash",
-    "event",
-    "hash_version",
-    "content_hash",
-    "stored",
-}
+EXPORT_KEYS = set(EXPORT_FIELDS)
 
 
 @dataclass
