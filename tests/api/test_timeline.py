@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
@@ -639,6 +640,44 @@ def test_csv_quotes_commas_quotes_newlines_and_non_ascii(client, writer, reader)
     (row,) = csv.DictReader(io.StringIO(response.text))
     assert row["text"] == awkward["text"]
     assert json.loads(row["location"]) == awkward["location"]
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"], ids=repr)
+def test_csv_text_that_a_spreadsheet_would_run_is_escaped(client, writer, reader, start):
+    """The contract: a text cell beginning with a formula character gets a leading
+    quote; number cells (a negative longitude) stay numbers."""
+    formula = {
+        "type": "statement",
+        "event_id": _id(51),
+        "conflict": NK,
+        "occurred_at": "2020-10-13T00:00:00Z",
+        "speaker": f'{start}HYPERLINK("https://example.org/x","click")',
+        "text": "Plain text.",
+        "location": {"name": "West", "lat": 10.5, "lon": -20.25},
+    }
+    assert post(client, writer, formula).status_code == 201
+
+    response = get_timeline(client, reader, {"format": "csv"}, min_position=1)
+
+    (row,) = csv.DictReader(io.StringIO(response.text))
+    assert row["speaker"] == "'" + formula["speaker"]
+    assert row["text"] == "Plain text."
+    assert json.loads(row["location"])["lon"] == -20.25
+
+
+def test_the_link_header_is_relative_whatever_the_host(client, writer, reader):
+    seed(client, writer)
+
+    response = client.get(
+        "/v1/timeline",
+        params={"limit": 1},
+        headers={**reader, "Host": "attacker.example"},
+    )
+
+    match = LINK_NEXT.match(response.headers["link"])
+    assert match, response.headers["link"]
+    assert match.group(1).startswith("/v1/timeline?"), match.group(1)
+    assert "attacker" not in response.headers["link"]
 
 
 # -- GeoJSON ----------------------------------------------------------------------------------

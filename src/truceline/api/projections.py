@@ -236,8 +236,10 @@ class _TimelinePage:
         next_cursor = _encode_cursor(next_key) if next_key else None
         headers = {}
         if next_cursor:
+            # Relative: a URL built from the request's Host header would let a client
+            # (or a proxy) point the next page anywhere.
             url = self.request.url.include_query_params(cursor=next_cursor)
-            headers["Link"] = f'<{url}>; rel="next"'
+            headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
         if kind == "csv":
             return Response(_csv(items), media_type="text/csv; charset=utf-8", headers=headers)
         if kind == "acled":
@@ -265,6 +267,10 @@ def _acled(items: list[dict[str, Any]], headers: dict[str, str]) -> Response:
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
+# A spreadsheet runs a cell that begins with one of these as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -272,6 +278,8 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value  # the contract's escape; numbers stay numbers
     return str(value)
 
 
