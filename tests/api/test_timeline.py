@@ -646,12 +646,13 @@ def test_csv_quotes_commas_quotes_newlines_and_non_ascii(client, writer, reader)
 def test_csv_text_that_a_spreadsheet_would_run_is_escaped(client, writer, reader, start):
     """The contract: a text cell beginning with a formula character gets a leading
     quote; number cells (a negative longitude) stay numbers."""
-    formula = {
+    speaker = f'{start}HYPERLINK("https://example.org/x","click")'
+    formula: Envelope = {
         "type": "statement",
         "event_id": _id(51),
         "conflict": NK,
         "occurred_at": "2020-10-13T00:00:00Z",
-        "speaker": f'{start}HYPERLINK("https://example.org/x","click")',
+        "speaker": speaker,
         "text": "Plain text.",
         "location": {"name": "West", "lat": 10.5, "lon": -20.25},
     }
@@ -660,7 +661,7 @@ def test_csv_text_that_a_spreadsheet_would_run_is_escaped(client, writer, reader
     response = get_timeline(client, reader, {"format": "csv"}, min_position=1)
 
     (row,) = csv.DictReader(io.StringIO(response.text))
-    assert row["speaker"] == "'" + formula["speaker"]
+    assert row["speaker"] == "'" + speaker
     assert row["text"] == "Plain text."
     assert json.loads(row["location"])["lon"] == -20.25
 
