@@ -10,11 +10,20 @@ from truceline.api.problems import Problem
 
 
 async def read_json(request: Request, max_bytes: int) -> object:
-    """The parsed body; 413 past ``max_bytes`` (read no further), 400 if not UTF-8 JSON.
+    """The parsed body; 415 for a Content-Type other than JSON, 413 past ``max_bytes``
+    (read no further), 400 if not UTF-8 JSON.
 
     NaN and Infinity are let through the parser so that validation can refuse them with
     a 422 naming the field, as the contract asks.
     """
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    # No Content-Type is read as JSON (curl -d without -H, scripts); any other is refused.
+    if media and media != "application/json" and not media.endswith("+json"):
+        raise Problem(
+            415,
+            f"the body must be application/json, not {media}",
+            kind="unsupported-media-type",
+        )
     declared = request.headers.get("content-length")
     if (
         declared is not None

@@ -82,6 +82,9 @@ def require(role: str, *, opened: bool = True) -> Callable[..., Awaitable[Key | 
     async def dependency(
         request: Request, settings: SettingsDep, application: ApplicationDep
     ) -> Key | None:
+        if len(request.headers.getlist("authorization")) > 1:
+            # Which one would count is up to each proxy on the way: refuse to guess.
+            raise Problem(400, "send one Authorization header, not several", kind="bad-request")
         if role == "reader" and settings.open_reads and opened:
             return None
         return await authorize(application.store, request.headers.get("authorization"), role)
