@@ -42,6 +42,7 @@ from truceline.projections.queries import TimelineFilter
 from truceline.projections.readmodel import ReadModel, remove_files
 from truceline.settings import (
     Settings,
+    SettingsError,
     checkpoint_archive_path,
     eventsourcing_env,
     read_model_path,
@@ -52,6 +53,8 @@ app = typer.Typer(
     help="Truceline: an event-sourced conflict timeline with ceasefire tracking.",
     no_args_is_help=True,
     add_completion=False,
+    # A traceback's locals would print the settings, database password included.
+    pretty_exceptions_show_locals=False,
 )
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -84,7 +87,11 @@ def _opened() -> Iterator[tuple[Settings, Truceline]]:
     """How every command starts: the settings from ``TRUCELINE_*`` variables and the
     application on them, closed when the command is done."""
     settings = Settings()
-    application = Truceline(settings)
+    try:
+        application = Truceline(settings)
+    except SettingsError as error:
+        _error(str(error))
+        raise typer.Exit(2) from None
     try:
         yield settings, application
     finally:

@@ -84,6 +84,19 @@ class Settings(BaseSettings):
     )
 
 
+class SettingsError(ValueError):
+    """A setting that cannot be used; its message never holds a password."""
+
+
+def redacted(database_url: str) -> str:
+    """The URL with its password, if any, written as ``***``."""
+    url = urlsplit(database_url)
+    if url.password is None:
+        return database_url
+    netloc = url.netloc.replace(f":{url.password}@", ":***@", 1)
+    return url._replace(netloc=netloc).geturl()
+
+
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
     """The eventsourcing environment that opens the store named by ``database_url``."""
     database_url = settings.database_url
@@ -91,7 +104,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     if url.scheme == "sqlite":
         path = _sqlite_path(url.path)
         if not path:
-            raise ValueError(f"no file in database URL {database_url!r}")
+            raise SettingsError(f"no file in database URL {redacted(database_url)!r}")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
@@ -116,8 +129,9 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
                 "truceline.application.postgres_store:PostgresLogRecorder"
             ),
         }
-    raise ValueError(
-        f"unsupported database URL {database_url!r}: use sqlite:///file.db or postgresql://..."
+    raise SettingsError(
+        f"unsupported database URL {redacted(database_url)!r}: use sqlite:///file.db or "
+        "postgresql://..."
     )
 
 
