@@ -93,6 +93,15 @@ def _invoke(database_url: str, *args: str, stdin: bytes | None = None) -> Result
     return CliRunner().invoke(app, list(args), input=stdin, env=env)
 
 
+def _new_store(database_url: str) -> str:
+    """What the first command on a new SQLite store warns of on stderr (nothing for
+    PostgreSQL, whose database exists before)."""
+    if not database_url.startswith("sqlite:///"):
+        return ""
+    path = database_url.removeprefix("sqlite:///")
+    return f"warning: created a new, empty event store {path}\n"
+
+
 def _ndjson(path: Path, *lines: dict[str, Any] | str) -> Path:
     """Write ``lines`` (objects as JSON, strings as they are) one a line."""
     path.write_text(
@@ -163,7 +172,7 @@ def test_keys_create_prints_the_token_last_and_list_never_shows_the_secret(
     created = _invoke(database_url, "keys", "create", "alice", "--role", "writer")
 
     assert created.exit_code == 0, created.stderr
-    assert created.stderr == ""
+    assert created.stderr == _new_store(database_url)
     *before, last = created.stdout.splitlines()
     match = TOKEN.fullmatch(last)
     assert match is not None, last
@@ -292,7 +301,7 @@ def test_import_with_a_bad_third_line_stores_nothing(database_url: str, tmp_path
 
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr == (
+    assert result.stderr == _new_store(database_url) + (
         "error: line 3: killed: Input should be a valid integer; nothing was imported\n"
     )
     assert _export(database_url) == []
@@ -304,7 +313,7 @@ def test_import_line_numbers_count_blank_lines(database_url: str, tmp_path: Path
     result = _invoke(database_url, "import", str(path))
 
     assert result.exit_code == 1
-    assert result.stderr == (
+    assert result.stderr == _new_store(database_url) + (
         "error: line 3: colour: Extra inputs are not permitted; nothing was imported\n"
     )
     assert _export(database_url) == []
@@ -318,7 +327,8 @@ def test_import_of_a_line_that_is_not_json_stores_nothing(
     result = _invoke(database_url, "import", str(path))
 
     assert result.exit_code == 1
-    assert result.stderr.startswith("error: line 2: not a JSON line: ")
+    error = result.stderr.removeprefix(_new_store(database_url))
+    assert error.startswith("error: line 2: not a JSON line: ")
     assert result.stderr.endswith("; nothing was imported\n")
     assert _export(database_url) == []
 
@@ -331,7 +341,7 @@ def test_import_of_a_breach_of_an_unknown_ceasefire_stores_nothing(
     result = _invoke(database_url, "import", str(path))
 
     assert result.exit_code == 1
-    assert result.stderr == (
+    assert result.stderr == _new_store(database_url) + (
         "error: line 2: ceasefire_id: no ceasefire 'no-such-truce' has been agreed in "
         f"{CONFLICT!r}; nothing was imported\n"
     )
@@ -372,7 +382,8 @@ def test_import_error_quoting_brackets_is_printed_as_is(database_url: str, tmp_p
 
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit), result.exception
-    assert result.stderr.startswith("error: line 1: occurred_at: '[/x] [bold]' is not an RFC 3339")
+    error = result.stderr.removeprefix(_new_store(database_url))
+    assert error.startswith("error: line 1: occurred_at: '[/x] [bold]' is not an RFC 3339")
     assert _export(database_url) == []
 
 

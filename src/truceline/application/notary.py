@@ -17,6 +17,7 @@ and only the worker whose checkpoint was kept archives it.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from pathlib import Path
 from truceline.application.app import Truceline
 from truceline.application.checkpoints import Checkpoint, SigningKey, read_checkpoints
 from truceline.domain import merkle
+from truceline.settings import private_folder
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +92,10 @@ class Notary:
     def _archive(self, checkpoint: Checkpoint) -> None:
         if self.archive is None:
             return
-        self.archive.parent.mkdir(parents=True, exist_ok=True)
-        with self.archive.open("a", encoding="utf-8") as out:
+        private_folder(self.archive.parent)
+        # 0600 when it is made: the archive is the operator's, like the signing key.
+        descriptor = os.open(self.archive, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(descriptor, "a", encoding="utf-8") as out:
             out.write(checkpoint.to_json() + "\n")
 
     # -- in a server --------------------------------------------------------------------

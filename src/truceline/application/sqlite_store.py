@@ -9,14 +9,23 @@ which eventsourcing uses as notification ids; they are set explicitly, so the lo
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
+from pathlib import Path
 from typing import Any
 
-from eventsourcing.persistence import Mapper
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from eventsourcing.persistence import DatabaseError, Mapper
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteCursor,
+    SQLiteDatastore,
+)
 
 from truceline.application.log import (
     ADDED_COLUMNS,
@@ -40,6 +49,7 @@ from truceline.application.log import (
     stored_entry_from_row,
 )
 from truceline.domain.merkle import GetNode
+from truceline.settings import private_folder
 
 _ENTRY_COLUMNS = (
     "s.rowid AS position, s.originator_id, s.originator_version, s.topic, s.state, "
@@ -57,12 +67,56 @@ _INSERT_ENTRIES = (
 )
 
 
+def create_private(path: str | Path) -> None:
+    """Create the empty file ``path`` if it does not exist, mode 0600 (in folders made
+    0700): SQLite gives its ``-wal`` and ``-shm`` companions the mode of the database
+    file, so a store or read model created here is its owner's only. A file that exists
+    is left as it is."""
+    private_folder(Path(path).parent)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+class SQLitePool(SQLiteConnectionPool):
+    """eventsourcing's pool, for files that may come from elsewhere (a restored backup, a
+    read model handed over): every connection runs with ``trusted_schema = OFF``, so the
+    file's views and triggers may call only innocuous functions (SQLite refuses others:
+    "unsafe use of ..."), and a file it creates is private (:func:`create_private`)."""
+
+    def _create_connection(self) -> SQLiteConnection:
+        if not self.is_sqlite_memory_mode and not self.db_name.startswith("file:"):
+            create_private(self.db_name)
+        try:
+            connection = super()._create_connection()
+            connection._sqlite_conn.execute("PRAGMA trusted_schema = OFF")
+        except sqlite3.DatabaseError as error:  # "file is not a database": raised as is
+            raise DatabaseError(error) from error
+        return connection
+
+
+def private_pool(pool: SQLiteConnectionPool) -> SQLitePool:
+    """A :class:`SQLitePool` with the settings of ``pool``, which must not have opened a
+    connection yet."""
+    return SQLitePool(
+        db_name=pool.db_name,
+        lock_timeout=pool.lock_timeout,
+        pool_size=pool.pool_size,
+        max_overflow=pool.max_overflow,
+        pool_timeout=pool.pool_timeout,
+        max_age=pool.max_age,
+        pre_ping=pool.pre_ping,
+    )
+
+
 class SQLiteLogRecorder(PagedReads, SQLiteApplicationRecorder):
     """eventsourcing's SQLite recorder, extended with the log's own tables."""
 
     mapper: Mapper[uuid.UUID]  # set by the application before use
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        # eventsourcing's factory made the datastore; nothing has read the file yet.
+        unused, datastore.pool = datastore.pool, private_pool(datastore.pool)
+        unused.close()
         super().__init__(datastore, events_table_name)
         self._frontier: Frontier | None = None
         self.select_entries = (
@@ -253,6 +307,9 @@ class SQLiteLogRecorder(PagedReads, SQLiteApplicationRecorder):
     async def find_key_async(self, key_id: str) -> tuple[str, str, str, str | None] | None:
         # A local file: the read takes microseconds, less than handing it to a thread.
         return self.find_key(key_id)
+
+    async def max_position_async(self) -> int:
+        return self.max_position()  # a local file: microseconds, as for find_key_async
 
     async def aclose(self) -> None:
         pass

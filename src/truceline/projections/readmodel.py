@@ -15,26 +15,31 @@ Tables (open the file in Datasette to browse them):
 - ``log_meta``: the hash of the last entry applied, to notice a different log.
 - ``frontier``: after each page, the latest ``occurred_us`` written so far (bounds
   ``as_of`` scans).
+
+The processes that serve the file hold a lock on ``<file>.lock``, shared between them;
+``truceline rebuild``, which replaces the file, needs it alone (:class:`ReadModelLock`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from types import TracebackType
 
 import sqlite_utils
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import (
     SQLiteConnection,
-    SQLiteConnectionPool,
     SQLiteCursor,
     SQLiteDatastore,
     SQLiteTrackingRecorder,
 )
 
 from truceline.application.log import Entry
+from truceline.application.sqlite_store import SQLitePool, create_private
 from truceline.projections.ceasefires import Touched, rebuild_ceasefires, recompute_ceasefires
 from truceline.projections.tables import PROJECTION_INDEXES, SERVING_INDEXES, create_tables
 from truceline.projections.timeline import TimelineWriter
@@ -50,8 +55,64 @@ def database(cursor: SQLiteCursor) -> sqlite_utils.Database:
     )
 
 
-class _ReadModelPool(SQLiteConnectionPool):
-    """eventsourcing's pool, with connections tuned for a rebuildable file.
+class ReadModelInUse(Exception):
+    """Another process holds the read model's lock, in a way that excludes this use."""
+
+
+class ReadModelLock:
+    """A lock on ``<read model>.lock``: shared by the processes that serve the read model
+    (``serve --workers N``, two servers on one file), exclusive for one that replaces it.
+    Taken at once or refused with :class:`ReadModelInUse`, never waited for.
+
+    flock(2) rather than fcntl's record locks: a record lock belongs to the process, so
+    two in one process never conflict and closing any descriptor of the file drops them
+    all; flock's belongs to the open file. The OS releases it when its process ends, so a
+    server that crashed leaves nothing locked.
+    """
+
+    def __init__(self, path: str | Path, *, exclusive: bool):
+        self.path = f"{path}.lock"
+        create_private(self.path)
+        descriptor = os.open(self.path, os.O_RDWR)
+        try:
+            fcntl.flock(descriptor, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            raise ReadModelInUse(_refusal(str(path), self.path, exclusive)) from None
+        self._descriptor: int | None = descriptor
+
+    def release(self) -> None:
+        if self._descriptor is not None:
+            os.close(self._descriptor)  # which drops the lock
+            self._descriptor = None
+
+    def __enter__(self) -> ReadModelLock:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+def _refusal(path: str, lock: str, exclusive: bool) -> str:
+    if exclusive:
+        return (
+            f"the read model {path} is in use by a running server or another truceline "
+            f"command ({lock} is locked): stop it first"
+        )
+    return (
+        f"the read model {path} is being replaced by truceline rebuild ({lock} is locked): "
+        "wait for it to finish"
+    )
+
+
+class _ReadModelPool(SQLitePool):
+    """Truceline's pool (``trusted_schema`` off, files made private), with connections
+    tuned for a rebuildable file.
 
     ``synchronous = NORMAL``: in WAL mode a power cut may lose the last pages applied, but
     never splits a page from its tracking row, so the follower simply applies them again.
@@ -68,11 +129,12 @@ class _ReadModelPool(SQLiteConnectionPool):
 
 
 class ReadModel(SQLiteTrackingRecorder):
-    """The read-model file, written by one follower, read by the queries."""
+    """The read-model file, written by one follower, read by the queries; ``lock``, if
+    given, is released when it is closed."""
 
-    def __init__(self, path: str | Path, lock_timeout: int = 30):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: str | Path, lock_timeout: int = 30, lock: ReadModelLock | None = None):
         self.path = str(path)
+        self.lock = lock
         datastore = SQLiteDatastore(self.path, lock_timeout=lock_timeout, pool_size=4)
         datastore.pool = _ReadModelPool(db_name=self.path, lock_timeout=lock_timeout, pool_size=4)
         super().__init__(datastore)
@@ -173,6 +235,8 @@ class ReadModel(SQLiteTrackingRecorder):
 
     def close(self) -> None:
         self.datastore.close()
+        if self.lock is not None:
+            self.lock.release()
 
 
 def remove_files(path: str | Path) -> None:
