@@ -12,6 +12,7 @@ on the SQLite store alone: they parametrize ``database_url`` indirectly with ``[
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,3 +131,67 @@ def served(client: TestClient, writer: dict[str, str]) -> TestClient:
     """The tampering case's ten events appended through the API, the read models caught
     up (tests/application/tampering_helpers.py)."""
     return serve_the_case(client, writer)
+
+
+# -- a test run leaves the work tree as it found it ------------------------------------
+
+# What the tools write while tests run, test-output/, where the browser tests keep their
+# screenshots on purpose (tests/README.md), and what people write meanwhile: everything
+# else a run leaves is a fault.
+NOT_LEFT_BY_TESTS = (
+    "/.venv/",
+    "__pycache__/",
+    "/.pytest_cache/",
+    "/.hypothesis/",
+    "/.mypy_cache/",
+    "/.ruff_cache/",
+    "*.egg-info/",
+    "/test-output/",
+    # Sources and docs: what people add to the tree while a run goes on; tests leave data.
+    "*.py",
+    "*.md",
+)
+_UNTRACKED_BEFORE = pytest.StashKey[frozenset[str] | None]()
+_LEFT_BEHIND = pytest.StashKey[list[str]]()
+
+
+def untracked_files(root: Path) -> frozenset[str] | None:
+    """Every file under ``root`` that git does not track, those .gitignore ignores included
+    (a stray ``data/projections-*.db`` is ignored, and left behind all the same), less
+    ``NOT_LEFT_BY_TESTS``; None where ``root`` is not in a git work tree (an unpacked sdist)."""
+    excludes = [f"--exclude={pattern}" for pattern in NOT_LEFT_BY_TESTS]
+    try:
+        listed = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "--others", "-z", *excludes],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return frozenset(name for name in listed.stdout.decode().split("\0") if name)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_UNTRACKED_BEFORE] = untracked_files(session.config.rootpath)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Fail the run if it made files in the work tree. Compared with the files there when
+    it started, not with a clean tree: files others are writing meanwhile are theirs."""
+    before = session.config.stash.get(_UNTRACKED_BEFORE, None)
+    after = untracked_files(session.config.rootpath) if before is not None else None
+    if before is None or after is None or not (left := sorted(after - before)):
+        return
+    session.config.stash[_LEFT_BEHIND] = left
+    if session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    left = terminalreporter.config.stash.get(_LEFT_BEHIND, [])
+    if left:
+        terminalreporter.section("files this run left in the work tree", sep="=", red=True)
+        for name in left:
+            terminalreporter.line(name)
+        terminalreporter.line("put them under tmp_path (a file added meanwhile by hand shows too)")
