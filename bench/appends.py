@@ -133,10 +133,24 @@ def parse_wrk(out: str) -> dict[str, float]:
     return {"rate": float(rate.group(1)), **figures}
 
 
-def server_env(database_url: str, workdir: Path, **extra: str) -> dict[str, str]:
+# Throughput runs measure the work, so one wrk key must not meet the per-key limits;
+# bench/under_load.py measures the limits themselves, at their defaults.
+LIMITS_OFF = {
+    "TRUCELINE_RATE_LIMIT": "",
+    "TRUCELINE_OPEN_RATE_LIMIT": "",
+    "TRUCELINE_MAX_LONG_REQUESTS_PER_KEY": "1000",
+    "TRUCELINE_MAX_LONG_REQUESTS": "1000",
+}
+
+
+def server_env(
+    database_url: str, workdir: Path, *, limits: bool = False, **extra: str
+) -> dict[str, str]:
     """A server's environment, signing checkpoints as a deployment would (every 1,000
-    entries or 60 s, the defaults)."""
+    entries or 60 s, the defaults); without ``limits``, no rate or long-request limits."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRUCELINE_")}
+    if not limits:
+        env.update(LIMITS_OFF)
     env.update(
         TRUCELINE_DATABASE_URL=database_url,
         TRUCELINE_READ_MODEL_PATH=str(workdir / f"rm-{uuid.uuid4().hex}.db"),
@@ -154,9 +168,10 @@ def _signing_key(workdir: Path) -> Path:
     return path
 
 
-def writer_key(env: dict[str, str], cwd: Path) -> dict[str, str]:
+def writer_key(env: dict[str, str], cwd: Path, role: str = "writer") -> dict[str, str]:
+    """Headers carrying a new key of ``role`` (a writer's by default)."""
     created = subprocess.run(
-        [str(TRUCELINE), "keys", "create", "bench", "--role", "writer"],
+        [str(TRUCELINE), "keys", "create", "bench", "--role", role],
         env=env,
         cwd=cwd,
         capture_output=True,

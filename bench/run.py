@@ -391,6 +391,54 @@ def page_rows(workdir: Path, events: int, runs: int = 5) -> list[Row]:
     ]
 
 
+# The load runs use a log of this size (or the whole run's, when smaller).
+LOAD_EVENTS = 100_000
+
+
+def load_rows(events: int, seconds: int) -> list[Row]:
+    """One key floods the server with long reads; a bystander's appends and health
+    checks, against the same on an idle server; and four big CSV pages at once."""
+    f = _script("under_load.py", str(min(events, LOAD_EVENTS)), str(seconds))
+    idle, loaded, memory = f["idle"], f["loaded"], f["memory"]
+    flood = "while one key runs 40 log pages of 1,000 and 24 CSV exports of 10,000 (wrk)"
+    rows: list[Row] = [
+        (
+            f"sqlite: a bystander's {what} {flood}",
+            f"p50 {loaded[f'{name}_p50']:.0f} ms, p99 {loaded[f'{name}_p99']:.0f} ms",
+            f"p50 {idle[f'{name}_p50']:.0f} ms, p99 {idle[f'{name}_p99']:.0f} ms idle",
+            f"{loaded[f'{name}_p50'] / idle[f'{name}_p50']:.1f}",
+            "limits at their defaults; before #18 an append's p50 went to 3.2 s",
+        )
+        for what, name in (("single append", "append"), ("GET /v1/health", "health"))
+    ]
+    rows.append(
+        (
+            "sqlite: four CSV pages of up to 100,000 items at once: server memory",
+            f"peak {memory['rss_peak_mib']:.0f} MiB",
+            f"{memory['rss_before_mib']:.0f} MiB before",
+            f"{memory['rss_peak_mib'] / memory['rss_before_mib']:.2f}",
+            f"a page stops near 8 MB ({memory['csv_page_bytes'] / 1e6:.1f} MB here)",
+        )
+    )
+    return rows
+
+
+def import_window_rows(workdir: Path, events: int) -> list[Row]:
+    """HTTP appends while the command line imports into the same store."""
+    lines = min(events, 60_000)
+    f = _script("import_window.py", "--lines", str(lines), "--workdir", str(workdir))
+    return [
+        (
+            f"sqlite: HTTP appends during a {lines:,}-line CLI import",
+            f"longest 503 run {f['window_503_seconds']:.1f} s; "
+            f"no append for {f['longest_gap_seconds']:.1f} s",
+            f"{f['import_seconds']:.1f} s the import",
+            "-",
+            "the write lock is held only for the import's second pass",
+        )
+    ]
+
+
 def write(rows: list[Row], growth: list[Row], events: int, out: Path) -> str:
     lines = [
         "# Benchmark results",
@@ -485,6 +533,9 @@ def main() -> None:
     growth.append(largest)
     with bench_database(args.postgres) as postgres_url:
         rows += append_rows(args.seconds, postgres_url)
+    rows += load_rows(args.events, max(args.seconds, 2))
+    with tempfile.TemporaryDirectory(dir=args.workdir) as workdir:
+        rows += import_window_rows(Path(workdir), args.events)
     print(write(rows, growth, args.events, args.out))
 
 

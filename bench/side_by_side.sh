@@ -1,12 +1,16 @@
 #!/bin/bash
 # Appends and import of the code at a base revision and of the working tree, run in
 # turns on this machine (noisy: compare ranges, not single runs).
-#   bench/side_by_side.sh BASE_REV [ROUNDS]
+#   bench/side_by_side.sh BASE_REV [ROUNDS] [WHAT]
 # Prints one JSON line a run: "appends <side> <round> {...}" (bench/appends.py, 5 s of
-# wrk each) and "import <side> <round> {...}" (100,000 events, bench/run.py --step build).
+# wrk each), "import <side> <round> {...}" (100,000 events, bench/run.py --step build)
+# and, when WHAT holds "load" or "window", "load <side> <round> {...}"
+# (bench/under_load.py) and "window <side> <round> {...}" (bench/import_window.py, 60,000
+# lines): this tree's scripts against either side's code. WHAT defaults to "appends import".
 set -euo pipefail
 base_rev=$1
 rounds=${2:-2}
+what=${3:-appends import}
 root=$(cd "$(dirname "$0")/.." && pwd)
 python=$root/.venv/bin/python
 base=$(mktemp -d)
@@ -21,11 +25,23 @@ run() {  # side, then the script and its arguments
 }
 for round in $(seq "$rounds"); do
   for side in new base; do
-    psql "$pg" -q -c "DROP SCHEMA public CASCADE; CREATE SCHEMA public" 2>/dev/null
-    echo "appends $side $round $(run $side bench/appends.py 5 "$pg" | tail -1)"
-    work=$(mktemp -d)
-    echo "import $side $round $(run $side bench/run.py --step build --workdir "$work" --events 100000)"
-    rm -rf "$work"
+    if [[ $what == *appends* ]]; then
+      psql "$pg" -q -c "DROP SCHEMA public CASCADE; CREATE SCHEMA public" 2>/dev/null
+      echo "appends $side $round $(run $side bench/appends.py 5 "$pg" | tail -1)"
+    fi
+    if [[ $what == *import* ]]; then
+      work=$(mktemp -d)
+      echo "import $side $round $(run $side bench/run.py --step build --workdir "$work" --events 100000)"
+      rm -rf "$work"
+    fi
+    if [[ $what == *load* ]]; then
+      src=$root/src; [ "$side" = base ] && src=$base/src
+      echo "load $side $round $(PYTHONPATH=$src "$python" "$root/bench/under_load.py" 100000 10)"
+    fi
+    if [[ $what == *window* ]]; then
+      src=$root/src; [ "$side" = base ] && src=$base/src
+      echo "window $side $round $(PYTHONPATH=$src "$python" "$root/bench/import_window.py" --lines 60000 | tail -1)"
+    fi
   done
 done
 psql "$admin" -q -c "DROP DATABASE truceline_side_by_side WITH (FORCE)"

@@ -45,6 +45,14 @@ APPENDS = [
     )
 ]
 
+FLOOD = "while one key runs 40 log pages of 1,000 and 24 CSV exports of 10,000 (wrk)"
+LOAD = [
+    f"sqlite: a bystander's single append {FLOOD}",
+    f"sqlite: a bystander's GET /v1/health {FLOOD}",
+    "sqlite: four CSV pages of up to 100,000 items at once: server memory",
+    "sqlite: HTTP appends during a 400-line CLI import",
+]
+
 
 def test_bench_runs_and_writes_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "results.md"
@@ -76,6 +84,7 @@ def test_bench_runs_and_writes_every_figure(tmp_path: Path) -> None:
         *HTTP,
         *PAGE,
         *APPENDS,
+        *LOAD,
     ]
     growth = rows[len(main_table) + 1 :]
     assert [line.split(" | ")[0].lstrip("| ") for line in growth] == ["400"]

@@ -12,6 +12,7 @@ from typing import IO, Annotated, Any, TextIO
 
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from eventsourcing.persistence import DatabaseError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -30,7 +31,7 @@ from truceline.interop.acled.importing import Options as AcledOptions
 from truceline.interop.acled.importing import import_acled, import_deleted, summary_lines
 from truceline.interop.acled.reading import LayoutError, read_actor_map
 from truceline.projections import queries
-from truceline.projections.audit import consistent
+from truceline.projections.audit import ScratchSpaceLow, consistent
 from truceline.projections.audit import replay as replay_into
 from truceline.projections.follower import (
     BULK_PAGE_SIZE,
@@ -39,14 +40,21 @@ from truceline.projections.follower import (
     open_read_model,
 )
 from truceline.projections.queries import TimelineFilter
-from truceline.projections.readmodel import ReadModel, remove_files
+from truceline.projections.readmodel import (
+    ReadModel,
+    ReadModelInUse,
+    ReadModelLock,
+    remove_files,
+)
 from truceline.settings import (
     Settings,
     SettingsError,
     checkpoint_archive_path,
     eventsourcing_env,
     read_model_path,
+    redacted,
     signing_key_path,
+    sqlite_file,
 )
 
 app = typer.Typer(
@@ -82,29 +90,78 @@ def _error(message: str) -> None:
     err.print("[red]error:[/red] " + escape(message))
 
 
+def _warn(message: str) -> None:
+    err.print("[yellow]warning:[/yellow] " + escape(message), highlight=False)
+
+
 @contextmanager
 def _opened() -> Iterator[tuple[Settings, Truceline]]:
     """How every command starts: the settings from ``TRUCELINE_*`` variables and the
-    application on them, closed when the command is done."""
+    application on them, closed when the command is done. Which store it is goes to
+    stderr (on a terminal; always when the store is new), never to stdout."""
     settings = Settings()
+    store = sqlite_file(settings)
+    new = store is not None and not store.exists()
     try:
         application = Truceline(settings)
     except SettingsError as error:
         _error(str(error))
         raise typer.Exit(2) from None
+    except DatabaseError as error:  # a file SQLite will not use, as it is
+        _error(f"the event store {_store_name(settings)} cannot be used: {error}")
+        raise typer.Exit(2) from None
+    _say_which_store(settings, new)
     try:
         yield settings, application
     finally:
         application.close()
 
 
+def _store_name(settings: Settings) -> str:
+    """The event store as an operator finds it: the SQLite file's absolute path, or the
+    URL without its password."""
+    store = sqlite_file(settings)
+    return redacted(settings.database_url) if store is None else os.path.abspath(store)
+
+
+def _say_which_store(settings: Settings, new: bool) -> None:
+    """Name the store on a terminal; warn, always, of one made by this command: from
+    another folder, a relative URL (the default one) names a new, empty store, whose keys
+    the server would refuse."""
+    store = sqlite_file(settings)
+    if not new or store is None:
+        if err.is_terminal:
+            err.print("using the event store " + escape(_store_name(settings)), highlight=False)
+        return
+    warning = f"created a new, empty event store {_store_name(settings)}"
+    if not store.is_absolute():
+        warning += (
+            f": {redacted(settings.database_url)} is relative to the current folder (an "
+            "absolute URL, sqlite:////path/to/file.db, names the same store from any folder)"
+        )
+    _warn(warning)
+
+
 def _checked_read_model(application: Truceline, path: str) -> ReadModel:
-    """:func:`open_read_model`, its refusal said and exit status 3."""
+    """:func:`open_read_model`, its refusals said: exit status 3 for a read model of
+    another log, 1 while a rebuild holds it."""
     try:
         return open_read_model(application, path)
     except ReadModelMismatch as error:
         _error(str(error))
         raise typer.Exit(3) from None
+    except ReadModelInUse as error:
+        _error(str(error))
+        raise typer.Exit(1) from None
+
+
+def _alone(path: str) -> ReadModelLock:
+    """The read model's lock, exclusive; exit status 1 while a server holds it."""
+    try:
+        return ReadModelLock(path, exclusive=True)
+    except ReadModelInUse as error:
+        _error(str(error))
+        raise typer.Exit(1) from None
 
 
 @contextmanager
@@ -125,6 +182,8 @@ def serve(
     """Serve the HTTP API (TRUCELINE_DATABASE_URL picks the store)."""
     import uvicorn
 
+    from truceline.api.serving import uvicorn_options
+
     # Create the store's tables and check the read model once, before several workers
     # would race to do it.
     with _opened() as (settings, application):
@@ -136,6 +195,8 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        # Deadlines and caps for slow clients, and an access log without key secrets.
+        **uvicorn_options(),
     )
 
 
@@ -265,10 +326,20 @@ def _import_ndjson(file: str) -> None:
         if show
         else None
     )
+    written = 0
+
+    def writing(events: int) -> None:
+        # The second pass, under the store's lock, begins once every line is read (the
+        # bar, bytes read, is full by then): the count of events written shows it moving.
+        nonlocal written
+        written += events
+        if progress is not None:
+            progress.update(progress.task_ids[0], description=f"writing {written:,} events")
+
     try:
         with _opened() as (_settings, application), progress or nullcontext(), stream:
             lines = _lines(stream, progress, size)
-            count = application.import_events(lines, local_actor())
+            count = application.import_events(lines, local_actor(), on_progress=writing)
     except ImportFailed as failure:
         _error(f"{failure}; nothing was imported")
         raise typer.Exit(1) from None
@@ -332,7 +403,7 @@ def export(
         if out is not None:
             _refuse_to_overwrite(out, settings, force)
         partial = out.with_name(out.name + ".partial") if out else None
-        target = partial.open("w", encoding="utf-8", newline="") if partial else sys.stdout
+        target = _private_text(partial) if partial else sys.stdout
         try:
             if format_ == "acled":
                 _export_acled(settings, application, target)
@@ -344,6 +415,14 @@ def export(
                 target.close()
     if out and partial:
         os.replace(partial, out)  # only a finished export replaces anything
+
+
+def _private_text(path: Path) -> TextIO:
+    """``path`` opened to write UTF-8 text, mode 0600 (a leftover of an earlier run made
+    so too): an export holds the whole log."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    return open(descriptor, "w", encoding="utf-8", newline="")
 
 
 def _protected_files(settings: Settings) -> dict[Path, str]:
@@ -360,7 +439,7 @@ def _protected_files(settings: Settings) -> dict[Path, str]:
     return {
         Path(f"{path}{suffix}").resolve(): what
         for path, what in named.items()
-        for suffix in ("", "-wal", "-shm", "-journal")
+        for suffix in ("", "-wal", "-shm", "-journal", ".lock")
     }
 
 
@@ -399,18 +478,21 @@ def _timeline_items(read_model: ReadModel) -> Iterator[dict[str, Any]]:
 
 @app.command()
 def rebuild() -> None:
-    """Rebuild the read models from the log (stop the server first)."""
+    """Rebuild the read models from the log (stop the server first: a server holds the
+    read model, and the rebuild refuses, exit 1, until it has stopped)."""
     with _opened() as (settings, application):
         target = read_model_path(settings)
         scratch = target + ".rebuild"
-        remove_files(scratch)
-        with _read_model(scratch) as read_model, _event_progress() as progress:
-            follower = Follower(application, read_model, page_size=BULK_PAGE_SIZE)
-            task = progress.add_task("projecting", total=application.log_position())
-            count = follower.catch_up(lambda n: progress.advance(task, n), bulk=True)
-    # The finished file replaces the old one only now: a failed rebuild changes nothing.
-    remove_files(target)
-    os.replace(scratch, target)
+        with _alone(target):  # no server starts meanwhile, either
+            remove_files(scratch)
+            with _read_model(scratch) as read_model, _event_progress() as progress:
+                follower = Follower(application, read_model, page_size=BULK_PAGE_SIZE)
+                task = progress.add_task("projecting", total=application.log_position())
+                count = follower.catch_up(lambda n: progress.advance(task, n), bulk=True)
+            # The finished file replaces the old one only now: a failed rebuild changes
+            # nothing.
+            remove_files(target)
+            os.replace(scratch, target)
     print(f"rebuilt the read models from {count} events into {target}")
 
 
@@ -464,7 +546,11 @@ def _verify_live(against: list[Path], key: Ed25519PublicKey | None) -> list[veri
         for path in against:
             findings += verifying.against_file(audit, path, key)
         with _read_model(read_model_path(settings)) as read:
-            projections_ok, position = consistent(application, read)
+            try:
+                projections_ok, position = consistent(application, read, settings.scratch_path)
+            except ScratchSpaceLow as error:
+                _error(str(error))
+                raise typer.Exit(2) from None
     state = "consistent with the log" if projections_ok else "DIFFER from a rebuild"
     read_models = verifying.Finding(projections_ok, f"read models at position {position}: {state}")
     return [*findings, read_models]
@@ -567,4 +653,9 @@ def replay(
 
 
 def main() -> None:
+    # What the command creates, and a server's workers after it (they inherit the umask),
+    # is its owner's only: the store, the read models, the archive, exports. The code
+    # that makes those files says so too; this covers the rest. PostgreSQL's server
+    # does the same (umask 0077).
+    os.umask(0o077)
     app()

@@ -6,6 +6,7 @@ build what they need from a Settings, and tests build their own.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -32,6 +33,11 @@ class Settings(BaseSettings):
     max_export_page: int = Field(
         100_000, description="most timeline items in one CSV or GeoJSON page"
     )
+    max_export_page_bytes: int = Field(
+        8_000_000,
+        description="about how much text one CSV, GeoJSON or NDJSON page holds: a page "
+        "stops at the first item past it, and its Link header names the rest",
+    )
     read_model_path: str | None = Field(
         None,
         description="the read models' SQLite file; default: beside a SQLite store "
@@ -39,6 +45,11 @@ class Settings(BaseSettings):
     )
     group_commit: bool = Field(
         True, description="coalesce concurrent appends into one transaction (off: one each)"
+    )
+    max_queued_events: int = Field(
+        30_000,
+        description="events waiting for the writer beyond which an append is answered 503 "
+        "at once (a request to an idle writer is always taken)",
     )
     append_timeout_seconds: float = Field(
         30.0, description="how long an append waits for its commit before answering 503"
@@ -77,10 +88,74 @@ class Settings(BaseSettings):
     checkpoint_seconds: float = Field(
         60.0, description="... or this many seconds after the first unsigned entry"
     )
+    rate_limit: str = Field(
+        "100/second;3000/minute",
+        description="requests a key may make (beyond: 429 with Retry-After); several "
+        "limits separated by ';', as the limits library writes them; empty: none",
+    )
+    open_rate_limit: str = Field(
+        "20/second;600/minute",
+        description="requests one client address may make without a key, with open reads",
+    )
+    max_long_requests_per_key: int = Field(
+        2,
+        description="long requests (non-JSON exports, as_of reads, pages over 100 items, "
+        "verify) one key, or one client address with open reads, may have running at once "
+        "(beyond: 429)",
+    )
+    max_long_requests: int = Field(
+        8, description="long requests running or queued in one process (beyond: 503)"
+    )
+    long_read_threads: int = Field(
+        2, description="threads answering long requests, apart from appends and short reads"
+    )
+    scratch_path: str | None = Field(
+        None,
+        description="the folder where verify rebuilds the read models to compare them "
+        "(checked for room first); default: the system's temporary folder",
+    )
     stream_backlog: int = Field(
         10_000,
         description="how many log entries a /v1/stream client may fall behind before it is "
         "closed (it resumes with Last-Event-ID)",
+    )
+    header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="seconds a client has to send a request's line and headers, counted from "
+        "its connection (or, on a kept-alive connection, from the request's first byte); "
+        "beyond: 408 and the connection closed (closed without an answer if it sent nothing)",
+    )
+    body_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="seconds a request body has to arrive once its headers are in, plus one "
+        "second for every body_min_rate bytes received, and the longest it may go without a "
+        "byte; beyond either: 408 and the connection closed",
+    )
+    body_min_rate: int = Field(
+        50_000,
+        ge=0,
+        description="bytes a second a slow body must keep up to earn time beyond "
+        "body_timeout_seconds (0: that timeout is a fixed deadline)",
+    )
+    max_header_bytes: int = Field(
+        16_384, gt=0, description="largest request line and headers together, in bytes (431)"
+    )
+    max_headers: int = Field(100, gt=0, description="most header fields in one request (431)")
+    max_connections: int = Field(
+        500,
+        gt=0,
+        description="most open HTTP connections (or requests running) in one serving process; "
+        "a request beyond is answered 503 with Retry-After and its connection closed. Open "
+        "/v1/stream connections count: keep it well above max_streams",
+    )
+    max_buffered_body_bytes: int = Field(
+        128_000_000,
+        gt=0,
+        description="bytes of request bodies being read at once in one serving process "
+        "(beyond: 503 with Retry-After); at least max_batch_body_bytes, or the largest batch "
+        "is never taken",
     )
 
 
@@ -105,7 +180,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         path = _sqlite_path(url.path)
         if not path:
             raise SettingsError(f"no file in database URL {redacted(database_url)!r}")
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_folder(Path(path).parent)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,
@@ -123,7 +198,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
             "POSTGRES_POOL_SIZE": str(settings.postgres_pool_size),
             "POSTGRES_MAX_OVERFLOW": str(settings.postgres_pool_size),
             "POSTGRES_PRE_PING": "y",  # a restarted server's dead connections are replaced
-            # An import holds one transaction open while it parses the next chunk.
+            # An import holds one transaction open while it reads back and checks each chunk.
             "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "600",
             "APPLICATION_RECORDER_TOPIC": (
                 "truceline.application.postgres_store:PostgresLogRecorder"
@@ -165,6 +240,25 @@ def checkpoint_archive_path(settings: Settings) -> Path:
     return key.with_name(
         key.name.removesuffix(".pem").removesuffix(".signing-key") + ".checkpoints.ndjson"
     )
+
+
+def sqlite_file(settings: Settings) -> Path | None:
+    """The SQLite file of the event store, as the database URL names it (relative to the
+    current folder unless absolute); None for PostgreSQL."""
+    url = urlsplit(settings.database_url)
+    return Path(_sqlite_path(url.path)) if url.scheme == "sqlite" else None
+
+
+def private_folder(folder: Path) -> None:
+    """Make ``folder`` and each missing parent, mode 0700: the store, its keys and its
+    read models are nobody else's to read. Folders that exist are left as they are."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for each in reversed(missing):
+        with suppress(FileExistsError):  # another process made it meanwhile
+            each.mkdir(mode=0o700)
 
 
 def _sqlite_path(url_path: str) -> str:

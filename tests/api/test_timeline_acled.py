@@ -244,5 +244,5 @@ def test_accept_text_csv_is_still_the_timelines_own_csv(client, writer, reader):
 def test_an_unknown_format_names_acled_among_the_formats(client, writer, reader):
     body = assert_problem(acled_raw(client, reader, 0, format="xlsx"), 422)
     assert body["errors"] == [
-        {"loc": ["query", "format"], "msg": "one of json, csv, geojson, acled"}
+        {"loc": ["query", "format"], "msg": "one of json, csv, geojson, acled, ndjson"}
     ]

@@ -114,8 +114,14 @@ def batch_of_events(rng: random.Random, number: int) -> list[Envelope]:
 
 
 def server_env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    """The store, and a read model of the test's own that outlives each server."""
-    return {**cli_env(database_url), "TRUCELINE_READ_MODEL_PATH": str(tmp_path / "read-model.db")}
+    """The store, and a read model of the test's own that outlives each server. The
+    load is one key's, as fast as it goes: no rate limit (tests/api/test_limits.py
+    tests those)."""
+    return {
+        **cli_env(database_url),
+        "TRUCELINE_READ_MODEL_PATH": str(tmp_path / "read-model.db"),
+        "TRUCELINE_RATE_LIMIT": "",
+    }
 
 
 def writer_key(env: dict[str, str], cwd: Path) -> Headers:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from truceline.application.log import Entry
-from truceline.projections.feed import Feed, Message, StreamSlots
+from truceline.projections.feed import Feed, Message
 
 
 def entries(first: int, last: int) -> list[Entry]:
@@ -86,12 +86,3 @@ def test_wait_returns_on_publish_from_another_thread_and_on_close():
     assert published < 1 and closed < 2
     assert feed.closed
 
-
-def test_stream_slots_refuse_per_holder_then_per_process_and_count_nothing_refused():
-    slots = StreamSlots(per_process=3, per_holder=2)
-
-    answers = [slots.take(holder) for holder in ("a", "a", "a", "b", "c")]
-    slots.give_back("a")
-
-    assert answers == [None, None, "holder", None, "process"]
-    assert dict(slots.open) == {"a": 1, "b": 1}

@@ -13,6 +13,8 @@ from fastapi.openapi.utils import get_openapi
 
 import truceline
 from truceline.api import audit, events, health, projections, stream
+from truceline.api.body import BodyBudget
+from truceline.api.limits import RequestLimits, SingleRun, Slots
 from truceline.api.problems import install_problem_handlers, install_store_error_handler
 from truceline.api.schemas import EVENT_COMPONENTS, document_problems
 from truceline.api.security import SecurityHeaders
@@ -22,7 +24,7 @@ from truceline.application.app import Truceline
 from truceline.application.checkpoints import CheckpointError, SigningKey
 from truceline.application.group_commit import GroupCommitter
 from truceline.application.notary import Notary
-from truceline.projections.feed import Feed, StreamSlots
+from truceline.projections.feed import Feed
 from truceline.projections.follower import Follower, ReadModelMismatch, open_read_model
 from truceline.settings import (
     Settings,
@@ -46,9 +48,13 @@ def create_app(settings: Settings) -> FastAPI:
     follower = Follower(application, read_model)
     committer = GroupCommitter(
         application,
-        max_group_events=20_000 if settings.group_commit else 1,
+        # One full batch at most per group, so that a single append waits behind at
+        # most one batch's checks.
+        max_group_events=settings.max_batch_events if settings.group_commit else 1,
         on_commit=follower.poke if notary is None else _both(follower.poke, notary.poke),
+        max_queued_events=settings.max_queued_events,
     )
+    limits = RequestLimits(settings)
     feed = Feed(follower.position, settings.stream_backlog)
     follower.on_applied.append(feed.publish)
     follower.start()
@@ -60,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
         end_streams_on_exit_signals(feed)
         yield
         feed.close()
+        limits.close()
         await application.store.aclose()
         committer.close()
         if notary is not None:
@@ -83,7 +90,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.follower = follower
     app.state.feed = feed
     app.state.signing_key = signing_key
-    app.state.stream_slots = StreamSlots(settings.max_streams, settings.max_streams_per_key)
+    app.state.limits = limits
+    app.state.body_budget = BodyBudget(settings.max_buffered_body_bytes)
+    app.state.query_names = {}  # (method, path) -> the query parameters it takes
+    app.state.verify_runs = SingleRun[dict[str, Any]]()
+    app.state.stream_slots = Slots(settings.max_streams, settings.max_streams_per_key)
     _add_middleware(app, settings)
     install_problem_handlers(app)
     install_store_error_handler(app)

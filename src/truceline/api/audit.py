@@ -3,17 +3,22 @@ and the RFC 9162 proofs that tie any answer's ``Truceline-Snapshot`` to them."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from truceline.api.deps import (
     ApplicationDep,
     Auditor,
     AuditReader,
     KnownQuery,
+    LimitsDep,
     ReadModelDep,
+    SettingsDep,
     SigningKeyDep,
+    VerifyRunsDep,
+    off_the_loop,
 )
 from truceline.api.params import MAX_INTEGER
 from truceline.api.problems import Problem, invalid_request
@@ -26,7 +31,8 @@ from truceline.api.schemas import (
     VerifyReport,
 )
 from truceline.application.app import Truceline
-from truceline.projections.audit import consistent
+from truceline.projections.audit import ScratchSpaceLow, consistent
+from truceline.projections.readmodel import ReadModel
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[KnownQuery])
 
@@ -34,13 +40,37 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "none yet"}}
 TreeSize = Annotated[int, Query(ge=1, le=MAX_INTEGER, description="a tree size (log entries)")]
 
 
-@router.get("/verify", response_model=VerifyReport)
-def verify(_: Auditor, application: ApplicationDep, read_model: ReadModelDep) -> dict[str, Any]:
+@router.get(
+    "/verify",
+    response_model=VerifyReport,
+    responses={507: {"description": "no room in the scratch folder to rebuild the read models"}},
+)
+async def verify(
+    request: Request,
+    key: Auditor,
+    application: ApplicationDep,
+    read_model: ReadModelDep,
+    settings: SettingsDep,
+    limits: LimitsDep,
+    runs: VerifyRunsDep,
+) -> dict[str, Any]:
     """Recompute the log's hash chain, its Merkle tree and the keys' access log, and
     rebuild the read models from the log up to the position the live ones have reached
-    to compare them. Slow on a long log."""
+    to compare them. Slow on a long log. One verify runs at a time: a call made while
+    one runs gets that run's report (three at once once took 42 s each and 461 MB of
+    scratch space)."""
+    work = partial(_verify_report, application, read_model, settings.scratch_path)
+    return await runs.join(lambda: off_the_loop(request, key, limits, work, long=True))
+
+
+def _verify_report(
+    application: Truceline, read_model: ReadModel, scratch_path: str | None
+) -> dict[str, Any]:
     audit = application.audit()
-    projections_ok, _position = consistent(application, read_model)
+    try:
+        projections_ok, _position = consistent(application, read_model, scratch_path)
+    except ScratchSpaceLow as error:
+        raise Problem(507, str(error), title="Insufficient storage", kind="scratch-full") from None
     return {
         "ok": audit.ok and projections_ok,
         "events_checked": audit.chain.events_checked,

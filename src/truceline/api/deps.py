@@ -9,12 +9,15 @@ lookup, it nearly halved the rate of single appends).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, cast
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlite_utils import Database
 
 from truceline.api.auth import authorize
+from truceline.api.body import BodyBudget
+from truceline.api.limits import RequestLimits, SingleRun, Slots, holder_of
 from truceline.api.params import AsOf, At, MinPosition
 from truceline.api.problems import Problem, invalid_query, invalid_request
 from truceline.api.snapshot import answered_from
@@ -25,7 +28,7 @@ from truceline.application.keys import Key
 from truceline.application.knowledge import Knowledge
 from truceline.domain.errors import ErrorDetail, Invalid
 from truceline.projections import queries
-from truceline.projections.feed import Feed, StreamSlots
+from truceline.projections.feed import Feed
 from truceline.projections.follower import Follower
 from truceline.projections.readmodel import ReadModel
 from truceline.settings import Settings
@@ -59,8 +62,20 @@ async def _signing_key(request: Request) -> SigningKey | None:
     return cast(SigningKey | None, request.app.state.signing_key)
 
 
-async def _stream_slots(request: Request) -> StreamSlots:
-    return cast(StreamSlots, request.app.state.stream_slots)
+async def _stream_slots(request: Request) -> Slots:
+    return cast(Slots, request.app.state.stream_slots)
+
+
+async def _limits(request: Request) -> RequestLimits:
+    return cast(RequestLimits, request.app.state.limits)
+
+
+async def _body_budget(request: Request) -> BodyBudget:
+    return cast(BodyBudget, request.app.state.body_budget)
+
+
+async def _verify_runs(request: Request) -> SingleRun[dict[str, Any]]:
+    return cast(SingleRun[dict[str, Any]], request.app.state.verify_runs)
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
@@ -69,7 +84,10 @@ ReadModelDep = Annotated[ReadModel, Depends(_read_model)]
 FollowerDep = Annotated[Follower, Depends(_follower)]
 CommitterDep = Annotated[GroupCommitter, Depends(_committer)]
 FeedDep = Annotated[Feed, Depends(_feed)]
-StreamSlotsDep = Annotated[StreamSlots, Depends(_stream_slots)]
+StreamSlotsDep = Annotated[Slots, Depends(_stream_slots)]
+LimitsDep = Annotated[RequestLimits, Depends(_limits)]
+BodyBudgetDep = Annotated[BodyBudget, Depends(_body_budget)]
+VerifyRunsDep = Annotated[SingleRun[dict[str, Any]], Depends(_verify_runs)]  # one at a time
 SigningKeyDep = Annotated[SigningKey | None, Depends(_signing_key)]
 
 
@@ -77,17 +95,20 @@ def require(role: str, *, opened: bool = True) -> Callable[..., Awaitable[Key | 
     """A dependency that lets the request through with a key of at least ``role``;
     with open reads, a ``reader`` route needs no key (and gets None) unless ``opened``
     is False (``/v1/audit/``). On PostgreSQL the key lookup awaits an async connection
-    rather than blocking the event loop."""
+    rather than blocking the event loop. The request then counts against its key's rate
+    limit, or with no key its client address's."""
 
     async def dependency(
-        request: Request, settings: SettingsDep, application: ApplicationDep
+        request: Request, settings: SettingsDep, application: ApplicationDep, limits: LimitsDep
     ) -> Key | None:
         if len(request.headers.getlist("authorization")) > 1:
             # Which one would count is up to each proxy on the way: refuse to guess.
             raise Problem(400, "send one Authorization header, not several", kind="bad-request")
-        if role == "reader" and settings.open_reads and opened:
-            return None
-        return await authorize(application.store, request.headers.get("authorization"), role)
+        key: Key | None = None
+        if not (role == "reader" and settings.open_reads and opened):
+            key = await authorize(application.store, request.headers.get("authorization"), role)
+        limits.count(holder_of(request, key))
+        return key
 
     return dependency
 
@@ -117,23 +138,23 @@ def known_conflict(db: Database, conflict: str | None, position: int | None) -> 
         raise Problem(404, f"no event of conflict {conflict!r} {known}", kind="not-found")
 
 
-def wait_until_caught_up(
+async def wait_until_caught_up(
     follower: Follower, settings: Settings, knowledge: Knowledge, min_position: int | None
 ) -> None:
     """Return once the read models hold what the answer needs, else 503; a
     ``min_position`` beyond the log's last position is a 422 at once (nothing could ever
-    satisfy the wait)."""
+    satisfy the wait). The wait is on the event loop and holds no thread."""
     position = knowledge.reached(min_position)
-    if position is None:
+    if position is None or follower.position >= position:
         return
-    if min_position is not None and position > follower.position:
-        last = follower.app.log_position()
+    if min_position is not None:
+        last = await run_in_threadpool(follower.app.log_position)
         if min_position > last:
             raise invalid_request(
                 ["query", "min_position"],
                 f"is beyond the log's last position, {last}: pass the position an append answered",
             )
-    if not follower.wait_for(position, settings.read_wait_seconds):
+    if not await follower.reached(position, settings.read_wait_seconds):
         raise Problem(
             503,
             f"the read models have not reached position {position} yet",
@@ -142,7 +163,25 @@ def wait_until_caught_up(
         )
 
 
-def _caught_up_knowledge(
+async def caught_up(
+    application: Truceline,
+    follower: Follower,
+    settings: Settings,
+    as_of: str | None,
+    at: str | None,
+    min_position: int | None,
+) -> Knowledge:
+    """:func:`knowledge_of`, once the read models hold what it needs. Only an ``as_of``
+    looks anything up (in a worker thread: on PostgreSQL it is a round trip)."""
+    if as_of is None:
+        knowledge = knowledge_of(application, as_of, at)
+    else:
+        knowledge = await run_in_threadpool(knowledge_of, application, as_of, at)
+    await wait_until_caught_up(follower, settings, knowledge, min_position)
+    return knowledge
+
+
+async def _caught_up_knowledge(
     application: ApplicationDep,
     follower: FollowerDep,
     settings: SettingsDep,
@@ -150,10 +189,7 @@ def _caught_up_knowledge(
     as_of: AsOf = None,
     min_position: MinPosition = None,
 ) -> Knowledge:
-    # A plain def, so FastAPI runs it in its threadpool: it may wait for the follower.
-    knowledge = knowledge_of(application, as_of, at)
-    wait_until_caught_up(follower, settings, knowledge, min_position)
-    return knowledge
+    return await caught_up(application, follower, settings, as_of, at, min_position)
 
 
 # The status reads' shared parameters (at, as_of, min_position), as one dependency.
@@ -187,9 +223,7 @@ async def known_query_parameters(request: Request) -> None:
 
 def _query_names(request: Request, path: str) -> set[str]:
     method = "get" if request.method in ("GET", "HEAD") else request.method.lower()
-    cache: dict[tuple[str, str], set[str]] = request.app.state.__dict__.setdefault(
-        "query_names", {}
-    )
+    cache: dict[tuple[str, str], set[str]] = request.app.state.query_names
     key = (method, path)
     if key not in cache:
         operation = request.app.openapi()["paths"].get(path, {}).get(method, {})
@@ -198,3 +232,16 @@ def _query_names(request: Request, path: str) -> set[str]:
 
 
 KnownQuery = Depends(known_query_parameters)
+
+
+T = TypeVar("T")
+
+
+async def off_the_loop(
+    request: Request, key: Key | None, limits: RequestLimits, work: Callable[[], T], *, long: bool
+) -> T:
+    """Run a read's ``work`` in a thread: a long one on the long-read pool, in one of
+    its holder's slots (:meth:`RequestLimits.run_long`), any other in FastAPI's pool."""
+    if long:
+        return await limits.run_long(holder_of(request, key), work)
+    return await run_in_threadpool(work)

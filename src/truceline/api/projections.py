@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import io
 import json
 from dataclasses import dataclass
 from functools import partial
@@ -14,7 +12,6 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from truceline.api.deps import (
@@ -22,30 +19,25 @@ from truceline.api.deps import (
     FollowerDep,
     KnowledgeDep,
     KnownQuery,
+    LimitsDep,
     Reader,
     ReadModelDep,
     SettingsDep,
-    knowledge_of,
+    caught_up,
     known_conflict,
-    wait_until_caught_up,
+    off_the_loop,
 )
+from truceline.api.exports import MEDIA_TYPES, export_page
 from truceline.api.params import MAX_INTEGER, AsOf, MinPosition
 from truceline.api.problems import Problem, invalid_query, invalid_request
 from truceline.api.snapshot import read_snapshot
-from truceline.application.app import Truceline
-from truceline.application.knowledge import world_time
+from truceline.application.knowledge import Knowledge, world_time
 from truceline.domain.errors import Invalid
 from truceline.domain.events import EVENT_TYPES
-from truceline.domain.timeline import AMENDMENT_TYPES, ITEM_FIELDS
+from truceline.domain.timeline import AMENDMENT_TYPES
 from truceline.domain.times import TimeError, format_utc, from_micros, zone
-from truceline.interop.acled.exporting import (
-    ATTRIBUTION,
-    exported_types,
-    needs_attribution,
-    write_csv,
-)
+from truceline.interop.acled.exporting import ATTRIBUTION, exported_types
 from truceline.projections import queries
-from truceline.projections.follower import Follower
 from truceline.projections.queries import TimelineFilter
 from truceline.projections.readmodel import ReadModel
 from truceline.settings import Settings
@@ -55,7 +47,7 @@ router = APIRouter(prefix="/v1", tags=["read models"], dependencies=[KnownQuery]
 INLINE_PAGE = 100  # JSON pages up to this size are answered on the event loop
 
 TIMELINE_TYPES = frozenset(EVENT_TYPES) - AMENDMENT_TYPES
-_FORMATS = ("json", "csv", "geojson", "acled")
+_FORMATS = ("json", "csv", "geojson", "acled", "ndjson")
 
 ByDay = Annotated[
     bool,
@@ -142,17 +134,20 @@ def _format(request: Request, format_: str | None) -> str:
         return "csv"
     if "application/geo+json" in accept:
         return "geojson"
+    if "application/x-ndjson" in accept:
+        return "ndjson"
     return "json"
 
 
 @router.get("/timeline", responses=_NO_CONFLICT)
 async def timeline(
     request: Request,
-    _: Reader,
+    key: Reader,
     settings: SettingsDep,
     application: ApplicationDep,
     follower: FollowerDep,
     read_model: ReadModelDep,
+    limits: LimitsDep,
     conflict: str | None = None,
     type: Annotated[list[str] | None, Query(description="repeatable")] = None,
     actor: Annotated[
@@ -170,7 +165,7 @@ async def timeline(
         Literal["asc", "desc"], Query(description="asc: oldest first (default); desc: newest first")
     ] = "asc",
     include_retracted: bool = False,
-    format: Annotated[str | None, Query(description="json, csv, geojson or acled")] = None,
+    format: Annotated[str | None, Query(description="json, csv, geojson, acled or ndjson")] = None,
     min_position: MinPosition = None,
     as_of: AsOf = None,
 ) -> Response:
@@ -188,16 +183,17 @@ async def timeline(
         bbox=_bbox(bbox) if bbox is not None else None,
         include_retracted=include_retracted,
     )
-    page = _TimelinePage(request, settings, application, follower, read_model)
     after = _decode_cursor(cursor) if cursor is not None else None
-    answer = partial(page.answer, kind, where, limit, after, order == "desc", as_of, min_position)
-    if kind == "json" and limit <= INLINE_PAGE and as_of is None and min_position is None:
+    knowledge = await caught_up(application, follower, settings, as_of, None, min_position)
+    page = _TimelinePage(request, read_model, settings.max_export_page_bytes)
+    answer = partial(page.answer, kind, where, limit, after, order == "desc", knowledge)
+    if kind == "json" and limit <= INLINE_PAGE and as_of is None:
         # A default page is well under a millisecond of reading the local read-model file:
         # on the event loop it skips the hand-off to a worker thread, which cost more than
-        # that (a page's p50 under load: 8.5 -> 5.4 ms). Whatever can wait (min_position,
-        # as_of's log lookups) or runs long (exports) still goes there.
+        # that (a page's p50 under load: 8.5 -> 5.4 ms). Exports, big pages and as_of
+        # reads run on the long-read pool.
         return answer()
-    return await run_in_threadpool(answer)
+    return await off_the_loop(request, key, limits, answer, long=True)
 
 
 def _check_limit(settings: Settings, kind: str, limit: int) -> None:
@@ -211,10 +207,8 @@ class _TimelinePage:
     """What answering one timeline page needs."""
 
     request: Request
-    settings: Settings
-    application: Truceline
-    follower: Follower
     read_model: ReadModel
+    budget: int  # characters an export page may hold (settings.max_export_page_bytes)
 
     def answer(
         self,
@@ -223,16 +217,20 @@ class _TimelinePage:
         limit: int,
         after: tuple[int, int] | None,
         newest_first: bool,
-        as_of: str | None,
-        min_position: int | None,
+        knowledge: Knowledge,
     ) -> Response:
-        knowledge = knowledge_of(self.application, as_of)
-        wait_until_caught_up(self.follower, self.settings, knowledge, min_position)
         with read_snapshot(self.read_model) as db:
             known_conflict(db, where.conflict, knowledge.position)
-            items, next_key = queries.timeline_page(
-                db, where, limit, after, knowledge.position, newest_first
-            )
+            if kind == "json":
+                items, next_key = queries.timeline_page(
+                    db, where, limit, after, knowledge.position, newest_first
+                )
+            else:
+                rows = queries.timeline_rows(
+                    db, where, limit, after, knowledge.position, newest_first
+                )
+                page = export_page(kind, rows, limit, self.budget)
+                next_key = page.next_key
         next_cursor = _encode_cursor(next_key) if next_key else None
         headers = {}
         if next_cursor:
@@ -240,120 +238,88 @@ class _TimelinePage:
             # (or a proxy) point the next page anywhere.
             url = self.request.url.include_query_params(cursor=next_cursor)
             headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
-        if kind == "csv":
-            return Response(_csv(items), media_type="text/csv; charset=utf-8", headers=headers)
-        if kind == "acled":
-            return _acled(items, headers)
-        if kind == "geojson":
-            return JSONResponse(_geojson(items), media_type="application/geo+json", headers=headers)
-        return JSONResponse({"items": items, "next_cursor": next_cursor}, headers=headers)
-
-
-def _csv(items: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(ITEM_FIELDS)
-    for item in items:
-        writer.writerow([_cell(item.get(name)) for name in ITEM_FIELDS])
-    return out.getvalue()
-
-
-def _acled(items: list[dict[str, Any]], headers: dict[str, str]) -> Response:
-    """The page in ACLED's layout, attributed when it holds ACLED-derived rows."""
-    out = io.StringIO()
-    write_csv(items, out, comment=False)
-    if needs_attribution(items):
-        headers = {**headers, "Truceline-Attribution": ATTRIBUTION}
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
-
-
-# A spreadsheet runs a cell that begins with one of these as a formula (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value  # the contract's escape; numbers stay numbers
-    return str(value)
-
-
-def _geojson(items: list[dict[str, Any]]) -> dict[str, Any]:
-    features = [
-        {
-            "type": "Feature",
-            "geometry": {
-                "type": "Point",
-                "coordinates": [item["location"]["lon"], item["location"]["lat"]],
-            },
-            "properties": item,
-        }
-        for item in items
-        if "lat" in item.get("location", {}) and "lon" in item.get("location", {})
-    ]
-    return {"type": "FeatureCollection", "features": features}
+        if kind == "json":
+            return JSONResponse({"items": items, "next_cursor": next_cursor}, headers=headers)
+        if page.acled_rows and kind == "acled":
+            headers["Truceline-Attribution"] = ATTRIBUTION
+        return Response(page.text, media_type=MEDIA_TYPES[kind], headers=headers)
 
 
 @router.get("/conflicts")
-def conflicts(
-    _: Reader,
+async def conflicts(
+    request: Request,
+    key: Reader,
     application: ApplicationDep,
     follower: FollowerDep,
     settings: SettingsDep,
     read_model: ReadModelDep,
+    limits: LimitsDep,
     as_of: AsOf = None,
     min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """Each conflict with its timeline items (retracted ones left out) and the span of
     their ``occurred_at``, ordered by slug."""
-    knowledge = knowledge_of(application, as_of)
-    wait_until_caught_up(follower, settings, knowledge, min_position)
-    with read_snapshot(read_model) as db:
-        return {"items": queries.conflicts(db, knowledge.position)}
+    knowledge = await caught_up(application, follower, settings, as_of, None, min_position)
+
+    def answer() -> dict[str, Any]:
+        with read_snapshot(read_model) as db:
+            return {"items": queries.conflicts(db, knowledge.position)}
+
+    return await off_the_loop(request, key, limits, answer, long=as_of is not None)
 
 
 @router.get("/ceasefires", responses=_NO_CONFLICT)
-def ceasefires(
-    _: Reader,
+async def ceasefires(
+    request: Request,
+    key: Reader,
     knowledge: KnowledgeDep,
     read_model: ReadModelDep,
+    limits: LimitsDep,
     conflict: str | None = None,
     by_day: ByDay = False,
     day_zone: DayZone = "UTC",
 ) -> dict[str, Any]:
     """Every ceasefire agreed by ``at``, ordered by the start of its period in effect."""
     days = _day_zone(by_day, day_zone)
-    with read_snapshot(read_model) as db:
-        known_conflict(db, conflict, knowledge.position)
-        items = queries.ceasefire_list(db, conflict, knowledge.at, knowledge.position, days)
-    return {"items": items}
+
+    def answer() -> dict[str, Any]:
+        with read_snapshot(read_model) as db:
+            known_conflict(db, conflict, knowledge.position)
+            items = queries.ceasefire_list(db, conflict, knowledge.at, knowledge.position, days)
+        return {"items": items}
+
+    return await off_the_loop(request, key, limits, answer, long=knowledge.position is not None)
 
 
 @router.get(
     "/ceasefires/{ceasefire_id}",
     responses={404: {"description": "no such ceasefire, or no event of that conflict"}},
 )
-def ceasefire(
+async def ceasefire(
+    request: Request,
     ceasefire_id: str,
-    _: Reader,
+    key: Reader,
     knowledge: KnowledgeDep,
     read_model: ReadModelDep,
+    limits: LimitsDep,
     conflict: str,
     by_day: ByDay = False,
     day_zone: DayZone = "UTC",
 ) -> dict[str, Any]:
     """One ceasefire's status at world time ``at``."""
-    moment, days = knowledge.at, _day_zone(by_day, day_zone)
-    with read_snapshot(read_model) as db:
-        known_conflict(db, conflict, knowledge.position)
-        status = queries.ceasefire_status(
-            db, conflict, ceasefire_id, moment, knowledge.position, days
-        )
+    days = _day_zone(by_day, day_zone)
+
+    def answer() -> tuple[int, dict[str, Any] | None]:
+        moment = knowledge.at
+        with read_snapshot(read_model) as db:
+            known_conflict(db, conflict, knowledge.position)
+            return moment, queries.ceasefire_status(
+                db, conflict, ceasefire_id, moment, knowledge.position, days
+            )
+
+    moment, status = await off_the_loop(
+        request, key, limits, answer, long=knowledge.position is not None
+    )
     if status is None:
         raise Problem(
             404,
@@ -365,14 +331,25 @@ def ceasefire(
 
 
 @router.get("/conflicts/{conflict}/status", responses=_NO_CONFLICT)
-def conflict_status(
-    conflict: str, _: Reader, knowledge: KnowledgeDep, read_model: ReadModelDep
+async def conflict_status(
+    request: Request,
+    conflict: str,
+    key: Reader,
+    knowledge: KnowledgeDep,
+    read_model: ReadModelDep,
+    limits: LimitsDep,
 ) -> dict[str, Any]:
     """Whether a ceasefire is in effect at ``at``, and which (the latest start wins)."""
-    moment = knowledge.at
-    with read_snapshot(read_model) as db:
-        known_conflict(db, conflict, knowledge.position)
-        answer = queries.conflict_status(db, conflict, moment, knowledge.position)
+
+    def status() -> tuple[int, dict[str, Any]]:
+        moment = knowledge.at
+        with read_snapshot(read_model) as db:
+            known_conflict(db, conflict, knowledge.position)
+            return moment, queries.conflict_status(db, conflict, moment, knowledge.position)
+
+    moment, answer = await off_the_loop(
+        request, key, limits, status, long=knowledge.position is not None
+    )
     return {
         "conflict": conflict,
         "at": format_utc(from_micros(moment)),

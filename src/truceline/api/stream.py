@@ -29,6 +29,7 @@ from truceline.api.deps import (
     StreamSlotsDep,
     known_conflict,
 )
+from truceline.api.limits import holder_of
 from truceline.api.params import MAX_INTEGER
 from truceline.api.problems import Problem, invalid_request
 from truceline.domain.events import EVENT_TYPES
@@ -44,7 +45,7 @@ async def _slot(request: Request, key: Reader, slots: StreamSlotsDep) -> AsyncIt
     # Runs on the event loop, like every request's check of the caps: no lock needed.
     # A dependency with yield ends after the response, so the slot is held while the
     # stream runs.
-    holder = f"key:{key.key_id}" if key else f"address:{_address(request)}"
+    holder = holder_of(request, key)
     refused = slots.take(holder)
     if refused == "holder":
         raise Problem(
@@ -65,10 +66,6 @@ async def _slot(request: Request, key: Reader, slots: StreamSlotsDep) -> AsyncIt
         yield
     finally:
         slots.give_back(holder)
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,24 @@ def world_time(name: str, value: str) -> int:
     """An RFC 3339 query time in microseconds; :class:`Invalid` naming ``name``."""
     try:
         return to_micros(parse_time(value, None).utc)
-    except TimeError as error:
-        raise invalid([name], str(error)) from None
+    except TimeError:
+        raise invalid([name], query_time_error(name, value)) from None
+
+
+def query_time_error(name: str, value: str) -> str:
+    """What is wrong with a query parameter's time, said for a URL rather than for an
+    event (which may give a ``timezone`` instead of an offset)."""
+    example = "a time such as 2020-10-18T00:00:00Z or 2020-10-18T04:00:00%2B04:00"
+    if name == "as_of":
+        message = (
+            f"{value!r} is neither a log position nor an RFC 3339 time with an offset: "
+            f"as_of takes a position (e.g. 42) or {example}"
+        )
+    else:
+        message = f"{value!r} is not an RFC 3339 time with an offset: {name} takes {example}"
+    if " " in value:
+        message += " (a '+' in a URL is read as a space: write it %2B)"
+    return message
 
 
 def as_of_position(
@@ -64,6 +80,6 @@ def as_of_position(
     else:
         try:
             position = position_at(parse_time(as_of, None).utc)
-        except TimeError as error:
-            raise invalid(["as_of"], str(error)) from None
+        except TimeError:
+            raise invalid(["as_of"], query_time_error("as_of", as_of)) from None
     return min(position, log_position())

@@ -661,6 +661,9 @@ class LogStore(Protocol):
     async def find_key_async(self, key_id: str) -> tuple[str, str, str, str | None] | None:
         """:meth:`find_key` for the event loop, which it must not block on a network."""
 
+    async def max_position_async(self) -> int:
+        """:meth:`max_position` for the event loop."""
+
     async def aclose(self) -> None:
         """Close what :meth:`find_key_async` opened (in the loop it opened it in)."""
 

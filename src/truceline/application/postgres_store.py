@@ -292,6 +292,19 @@ class PostgresLogRecorder(PagedReads, PostgresApplicationRecorder):
         # other request (measured: over half the loop's time under load), and handing it
         # to a thread costs more than the query; an async connection does neither. One
         # connection, one lookup at a time: a lookup is a short round trip.
+        row = await self._fetch_one_async(self._select_key, (key_id,))
+        return None if row is None else _key_row(row)
+
+    async def max_position_async(self) -> int:
+        # /v1/health asks this, and must neither block the loop nor wait for a thread.
+        row = await self._fetch_one_async(
+            SQL("SELECT MAX(position) AS p FROM {}").format(self.entries), ()
+        )
+        return int(row["p"] or 0) if row else 0
+
+    async def _fetch_one_async(
+        self, statement: SQL | Composed, params: tuple[Any, ...]
+    ) -> DictRow | None:
         loop = asyncio.get_running_loop()
         if self._async_loop is not loop:
             # Async connections belong to one event loop: a server has one, but an app
@@ -299,23 +312,24 @@ class PostgresLogRecorder(PagedReads, PostgresApplicationRecorder):
             self._async_loop, self._async_lock, self._async_conn = loop, asyncio.Lock(), None
         async with self._async_lock:
             try:
-                row = await self._lookup_key(key_id)
+                return await self._execute_async(statement, params)
             except psycopg.OperationalError:
                 # A server restart breaks the connection: once more, on a new one.
                 try:
-                    row = await self._lookup_key(key_id)
+                    return await self._execute_async(statement, params)
                 except psycopg.OperationalError as error:
                     raise OperationalError(error) from error  # answered 503
-        return None if row is None else _key_row(row)
 
-    async def _lookup_key(self, key_id: str) -> DictRow | None:
+    async def _execute_async(
+        self, statement: SQL | Composed, params: tuple[Any, ...]
+    ) -> DictRow | None:
         if self._async_conn is None or self._async_conn.broken:
             # The same server, database and user as eventsourcing's own pool.
             kwargs = cast(dict[str, Any], self.datastore.pool.kwargs)
             self._async_conn = await AsyncConnection.connect(
                 **{**kwargs, "autocommit": True, "row_factory": dict_row}
             )
-        cursor = await self._async_conn.execute(self._select_key, (key_id,))
+        cursor = await self._async_conn.execute(statement, params)
         return await cursor.fetchone()
 
     async def aclose(self) -> None:

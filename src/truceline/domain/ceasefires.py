@@ -96,7 +96,6 @@ class Period:
         return self.stop is None or self.stop > self.start
 
 
-
 def _own_stop(ceasefire: Ceasefire, end: End | None) -> tuple[int, str] | None:
     # On a tie, a ceasefire_ended comes before ends_at.
     stops = []

@@ -8,6 +8,7 @@ memory.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from itertools import zip_longest
@@ -57,16 +58,37 @@ def first_difference(live: sqlite_utils.Database, scratch: sqlite_utils.Database
     return None
 
 
-def consistent(app: Truceline, live: ReadModel) -> tuple[bool, int]:
-    """Rebuild from the log up to the position ``live`` has reached, and compare every
-    table; also return that position. The live model is read in one snapshot, so it may
-    go on following the log meanwhile."""
-    with tempfile.TemporaryDirectory() as scratch_dir, live.reading() as snapshot:
+class ScratchSpaceLow(OSError):
+    """The scratch folder has less free space than a rebuild of the read models needs."""
+
+
+def check_scratch_space(scratch_dir: str | None, live: ReadModel) -> None:
+    """Raise :class:`ScratchSpaceLow` unless ``scratch_dir`` (None: the system's temporary
+    folder) has room for a copy of the live read model, with a quarter to spare."""
+    folder = Path(scratch_dir or tempfile.gettempdir())
+    files = [Path(live.path), Path(live.path + "-wal")]
+    needed = sum(f.stat().st_size for f in files if f.exists()) * 5 // 4
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise ScratchSpaceLow(
+            f"the scratch folder {folder} has {free // 2**20} MiB free; rebuilding the "
+            f"read models to compare them needs about {needed // 2**20 + 1} MiB "
+            "(set TRUCELINE_SCRATCH_PATH to a folder with more room)"
+        )
+
+
+def consistent(app: Truceline, live: ReadModel, scratch_dir: str | None = None) -> tuple[bool, int]:
+    """Rebuild from the log up to the position ``live`` has reached, in a scratch file
+    under ``scratch_dir`` (checked for room first), and compare every table; also return
+    that position. The live model is read in one snapshot, so it may go on following
+    the log meanwhile."""
+    check_scratch_space(scratch_dir, live)
+    with tempfile.TemporaryDirectory(dir=scratch_dir) as folder, live.reading() as snapshot:
         row = snapshot.execute(
             "SELECT notification_id FROM tracking WHERE application_name = ?", [TRACKING_NAME]
         ).fetchone()
         position = int(row[0]) if row else 0
-        scratch = ReadModel(Path(scratch_dir) / "scratch.db")
+        scratch = ReadModel(Path(folder) / "scratch.db")
         try:
             try:
                 Follower(app, scratch, page_size=BULK_PAGE_SIZE, until=position).catch_up(bulk=True)

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -127,27 +126,3 @@ class Feed:
                 loop.call_soon_threadsafe(event.set)
             except RuntimeError:  # that loop has closed; its streams are gone
                 self._waiters.discard((loop, event))
-
-
-class StreamSlots:
-    """The open streams of a process, counted by holder (a key, or a client address)."""
-
-    def __init__(self, per_process: int, per_holder: int):
-        self.per_process = per_process
-        self.per_holder = per_holder
-        self.open: Counter[str] = Counter()
-
-    def take(self, holder: str) -> str | None:
-        """Count one more stream for ``holder``; or, with nothing counted, say which cap
-        refuses it: ``"holder"`` or ``"process"``."""
-        if self.open[holder] >= self.per_holder:
-            return "holder"
-        if self.open.total() >= self.per_process:
-            return "process"
-        self.open[holder] += 1
-        return None
-
-    def give_back(self, holder: str) -> None:
-        self.open[holder] -= 1
-        if self.open[holder] <= 0:
-            del self.open[holder]

@@ -42,18 +42,38 @@ class TimelineFilter:
     include_retracted: bool = False
 
 
+TimelineKey = tuple[int, int]  # (occurred_us, position): the order of the timeline
+
+
 def timeline_page(
     db: sqlite_utils.Database,
     where: TimelineFilter,
     limit: int,
-    after: tuple[int, int] | None = None,
+    after: TimelineKey | None = None,
     as_of: int | None = None,
     newest_first: bool = False,
-) -> tuple[list[dict[str, Any]], tuple[int, int] | None]:
+) -> tuple[list[dict[str, Any]], TimelineKey | None]:
     """Items ordered by (occurred_at, position), after the keyset ``after``; and the key of
     the last item when there may be more (the next page's ``after``). With ``as_of``, the
     items as they stood when the log ended at that position; ``newest_first`` reverses the
     order (and ``after`` then means "before")."""
+    rows = list(timeline_rows(db, where, limit, after, as_of, newest_first))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [item for _, item in rows], (rows[-1][0] if more else None)
+
+
+def timeline_rows(
+    db: sqlite_utils.Database,
+    where: TimelineFilter,
+    limit: int,
+    after: TimelineKey | None = None,
+    as_of: int | None = None,
+    newest_first: bool = False,
+) -> Iterator[tuple[TimelineKey, dict[str, Any]]]:
+    """:func:`timeline_page`'s items with their keys, read one at a time from the
+    cursor, up to ``limit`` + 1 (the one more says that another page follows): an export
+    page is written as it is read, never held whole as objects."""
     clauses, params = _versions(db, versions_needed(db, as_of))
     for clause, values in _filters(where):
         clauses.append(clause)
@@ -62,15 +82,13 @@ def timeline_page(
         clauses.append(f"(occurred_us, position) {'<' if newest_first else '>'} (?, ?)")
         params += list(after)
     direction = "DESC" if newest_first else ""
-    rows = db.execute(
+    cursor = db.execute(
         f"SELECT occurred_us, position, item FROM timeline WHERE {' AND '.join(clauses)} "
         f"ORDER BY occurred_us {direction}, position {direction} LIMIT ?",
         [*params, limit + 1],
-    ).fetchall()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = [jsontext.loads(item) for _, _, item in rows]
-    return items, ((rows[-1][0], rows[-1][1]) if more else None)
+    )
+    for occurred_us, position, item in cursor:
+        yield (occurred_us, position), jsontext.loads(item)
 
 
 def conflicts(db: sqlite_utils.Database, as_of: int | None = None) -> list[dict[str, Any]]:

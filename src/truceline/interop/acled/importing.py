@@ -276,9 +276,7 @@ def import_deleted(app: Truceline, path: Path, recorded_by: str) -> Summary:
             row["event_id_cnty"]
         )
     for at, acled_ids in sorted(by_time.items()):
-        summary.retracted += _retract(
-            app, acled_ids, "deleted by ACLED", at, recorded_by, summary
-        )
+        summary.retracted += _retract(app, acled_ids, "deleted by ACLED", at, recorded_by, summary)
     return summary
 
 

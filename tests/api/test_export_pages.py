@@ -1,0 +1,106 @@
+"""Export pages (CSV, ACLED's CSV, GeoJSON, NDJSON) end at a byte budget as well as at
+``limit``: a page stops after the first item past the budget, and its relative
+``Link: rel="next"`` leads on, so that following the links yields every item once, in
+order, whatever the budget."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from tests.api.test_timeline import follow_links
+from tests.helpers import CONFLICT, Headers, post_batch, valid_event
+from truceline.api import create_app
+from truceline.application.keys import create_key
+from truceline.settings import Settings
+
+STRIKES = 30
+LONG_SUMMARY = "x" * 500
+
+
+@pytest.fixture
+def budgeted(tmp_path: Path) -> Iterator[tuple[TestClient, Headers]]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/store.db",
+        read_model_path=str(tmp_path / "read-model.db"),
+        signing_key_path=str(tmp_path / "signing-key.pem"),
+        max_export_page_bytes=2_000,
+    )
+    with TestClient(create_app(settings)) as client:
+        store = client.app.state.app.store  # type: ignore[attr-defined]
+        writer = {"Authorization": f"Bearer {create_key(store, 'w', 'writer')[1]}"}
+        reader = {"Authorization": f"Bearer {create_key(store, 'r', 'reader')[1]}"}
+        events = [
+            valid_event(
+                "strike",
+                occurred_at=f"2020-10-{1 + i // 10:02d}T{i % 10:02d}:00:00Z",
+                summary=f"{i:02d} {LONG_SUMMARY}",
+                location={"name": "Ganja", "lat": 40.68, "lon": 46.36},
+            )
+            for i in range(STRIKES)
+        ]
+        assert post_batch(client, writer, events).status_code == 201
+        yield client, reader
+
+
+def pages(client: TestClient, reader: Headers, format: str) -> list[Response]:
+    first = client.get(
+        "/v1/timeline",
+        params={"conflict": CONFLICT, "format": format, "limit": 1000, "min_position": STRIKES},
+        headers=reader,
+    )
+    assert first.status_code == 200, first.text
+    return follow_links(client, first, reader)
+
+
+def summaries(format: str, response: Response) -> list[str]:
+    text = response.text
+    if format == "csv":
+        rows = list(csv.DictReader(io.StringIO(text)))
+        return [row["summary"][:2] for row in rows]
+    if format == "acled":
+        return [row["notes"][:2] for row in csv.DictReader(io.StringIO(text))]
+    if format == "geojson":
+        body: dict[str, Any] = json.loads(text)
+        return [f["properties"]["summary"][:2] for f in body["features"]]
+    return [json.loads(line)["summary"][:2] for line in text.splitlines()]
+
+
+@pytest.mark.parametrize("format", ["csv", "acled", "geojson", "ndjson"])
+def test_pages_stop_at_the_budget_and_their_links_lead_to_every_item_once(
+    budgeted: tuple[TestClient, Headers], format: str
+) -> None:
+    client, reader = budgeted
+
+    responses = pages(client, reader, format)
+
+    per_page = [summaries(format, r) for r in responses]
+    assert [s for page in per_page for s in page] == [f"{i:02d}" for i in range(STRIKES)]
+    # Each item takes 700 to 1,000 characters in every format, so the third item of a
+    # page passes the 2,000-character budget and the page stops there.
+    assert [len(page) for page in per_page] == [3] * 10
+    assert all(len(r.text) < 2_000 + 1_000 for r in responses)
+    assert "link" not in responses[-1].headers
+
+
+def test_ndjson_by_accept_is_one_item_a_line(budgeted: tuple[TestClient, Headers]) -> None:
+    client, reader = budgeted
+
+    response = client.get(
+        "/v1/timeline",
+        params={"conflict": CONFLICT, "limit": 2, "min_position": STRIKES},
+        headers={**reader, "Accept": "application/x-ndjson"},
+    )
+
+    assert response.headers["content-type"] == "application/x-ndjson"
+    lines = [json.loads(line) for line in response.text.splitlines()]
+    assert [line["summary"][:2] for line in lines] == ["00", "01"]
+    assert response.headers["link"].startswith("</v1/timeline?")
