@@ -34,7 +34,7 @@ typecheck: install
 	$(BIN)/mypy
 
 test: install tools lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
 # BENCH_EVENTS=20000 make bench for a quick look; the figures in bench/results.md are
 # from the default million.
