@@ -159,15 +159,7 @@ def test_serve_does_not_start_while_a_rebuild_holds_the_read_model(tmp_path: Pat
         "TRUCELINE_READ_MODEL_PATH": path,
     }
     with ReadModelLock(path, exclusive=True):
-        result = subprocess.run(
-            [str(TRUCELINE), "serve", "--port", str(free_port())],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
+        result = _subprocess(env, tmp_path, "serve", "--port", str(free_port()))
 
     assert result.returncode == 1, result.stderr
     assert result.stdout == ""
@@ -208,7 +200,9 @@ def test_rebuild_refuses_while_serve_with_two_workers_runs(tmp_path: Path) -> No
     assert _subprocess(env, tmp_path, "rebuild").returncode == 0
 
 
-def _subprocess(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _subprocess(
+    env: dict[str, str], cwd: Path, *args: str, umask: int = -1
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(TRUCELINE), *args],
         env=env,
@@ -217,6 +211,7 @@ def _subprocess(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Comple
         text=True,
         timeout=TIMEOUT,
         check=False,
+        umask=umask,
     )
 
 
@@ -392,16 +387,7 @@ def test_what_the_commands_write_is_private(tmp_path: Path) -> None:
 def test_the_checkpoint_archive_is_private(tmp_path: Path) -> None:
     env = {**environ_without_settings(), "TRUCELINE_DATABASE_URL": f"sqlite:///{tmp_path}/s.db"}
     for command in (("signing-key", "create"), ("checkpoint",)):
-        done = subprocess.run(
-            [str(TRUCELINE), *command],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-            umask=0o022,
-        )
+        done = _subprocess(env, tmp_path, *command, umask=0o022)
         assert done.returncode == 0, done.stderr
 
     assert mode(tmp_path / "s.checkpoints.ndjson") == 0o600

@@ -23,6 +23,7 @@ from truceline.api.deps import (
     knowledge_of,
     off_the_loop,
 )
+from truceline.api.limits import SHORT_PAGE
 from truceline.api.params import MAX_INTEGER, AsOf
 from truceline.api.problems import Problem, invalid_problem, invalid_request
 from truceline.api.schemas import (
@@ -42,7 +43,6 @@ from truceline.settings import Settings
 
 router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=[KnownQuery])
 _Route = TypeVar("_Route", bound=Callable[..., Any])
-SHORT_PAGE = 100  # log pages up to this size are short reads
 
 
 def located(refused: Refused, *, batch: bool) -> list[ErrorDetail]:

@@ -36,6 +36,9 @@ from truceline.settings import Settings, SettingsError
 
 T = TypeVar("T")
 
+# JSON pages up to this many items are short reads; bigger ones are long (README).
+SHORT_PAGE = 100
+
 
 def holder_of(request: Request, key: Key | None) -> str:
     """Whom a request counts against: its key, or without one its client address."""

@@ -28,6 +28,7 @@ from truceline.api.deps import (
     off_the_loop,
 )
 from truceline.api.exports import MEDIA_TYPES, export_page
+from truceline.api.limits import SHORT_PAGE
 from truceline.api.params import MAX_INTEGER, AsOf, MinPosition
 from truceline.api.problems import Problem, invalid_query, invalid_request
 from truceline.api.snapshot import read_snapshot
@@ -44,7 +45,6 @@ from truceline.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["read models"], dependencies=[KnownQuery])
 
-INLINE_PAGE = 100  # JSON pages up to this size are answered on the event loop
 
 TIMELINE_TYPES = frozenset(EVENT_TYPES) - AMENDMENT_TYPES
 _FORMATS = ("json", "csv", "geojson", "acled", "ndjson")
@@ -187,7 +187,7 @@ async def timeline(
     knowledge = await caught_up(application, follower, settings, as_of, None, min_position)
     page = _TimelinePage(request, read_model, settings.max_export_page_bytes)
     answer = partial(page.answer, kind, where, limit, after, order == "desc", knowledge)
-    if kind == "json" and limit <= INLINE_PAGE and as_of is None:
+    if kind == "json" and limit <= SHORT_PAGE and as_of is None:
         # A default page is well under a millisecond of reading the local read-model file:
         # on the event loop it skips the hand-off to a worker thread, which cost more than
         # that (a page's p50 under load: 8.5 -> 5.4 ms). Exports, big pages and as_of
