@@ -302,10 +302,12 @@ def _growth(build: dict[str, Any], catch_up: dict[str, Any], found: dict[str, An
 def _script(name: str, *args: str) -> Any:
     done = subprocess.run(
         [sys.executable, str(Path(__file__).parent / name), *args],
-        check=True,
         capture_output=True,
         text=True,
     )
+    if done.returncode != 0:
+        # Say which step failed and why: a bare CalledProcessError hides the script's stderr.
+        raise SystemExit(f"bench/{name} failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
