@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -104,3 +105,82 @@ def test_ndjson_by_accept_is_one_item_a_line(budgeted: tuple[TestClient, Headers
     lines = [json.loads(line) for line in response.text.splitlines()]
     assert [line["summary"][:2] for line in lines] == ["00", "01"]
     assert response.headers["link"].startswith("</v1/timeline?")
+
+
+def counted_settings(folder: Path) -> Settings:
+    return Settings(
+        database_url=f"sqlite:///{folder}/store.db",
+        read_model_path=str(folder / "read-model.db"),
+        signing_key_path=str(folder / "signing-key.pem"),
+    )
+
+
+@pytest.fixture
+def counted(tmp_path: Path) -> Iterator[tuple[TestClient, Headers]]:
+    """A casualty report with a count beyond 64 bits and a formula for a summary, and a
+    strike without a location."""
+    with TestClient(create_app(counted_settings(tmp_path))) as client:
+        store = client.app.state.app.store  # type: ignore[attr-defined]
+        writer = {"Authorization": f"Bearer {create_key(store, 'w', 'writer')[1]}"}
+        reader = {"Authorization": f"Bearer {create_key(store, 'r', 'reader')[1]}"}
+        events = [
+            valid_event(
+                "casualty_report",
+                occurred_at="2020-10-11T01:00:00Z",
+                killed=10**30,
+                location={"name": "Ganja", "lat": 40.68, "lon": 46.36},
+                summary="=HYPERLINK(1)",
+            ),
+            valid_event("strike", occurred_at="2020-10-11T02:00:00Z", summary="Ganja hit"),
+        ]
+        assert post_batch(client, writer, events).status_code == 201
+        yield client, reader
+
+
+def export(client: TestClient, reader: Headers, format: str) -> str:
+    response = client.get(
+        "/v1/timeline",
+        params={"conflict": CONFLICT, "format": format, "min_position": 2},
+        headers=reader,
+    )
+    assert response.status_code == 200, response.text
+    text: str = response.text
+    return text
+
+
+def test_a_count_beyond_64_bits_is_exported_exactly_in_every_format(
+    counted: tuple[TestClient, Headers],
+) -> None:
+    client, reader = counted
+
+    report, strike = [json.loads(line) for line in export(client, reader, "ndjson").splitlines()]
+    (feature,) = json.loads(export(client, reader, "geojson"))["features"]
+    rows = list(csv.DictReader(io.StringIO(export(client, reader, "csv"))))
+
+    assert (report["killed"], strike["summary"]) == (10**30, "Ganja hit")
+    assert feature["properties"]["killed"] == 10**30
+    assert feature["geometry"] == {"type": "Point", "coordinates": [46.36, 40.68]}
+    assert [(row["killed"], row["summary"]) for row in rows] == [
+        (str(10**30), "'=HYPERLINK(1)"),
+        ("2", "Ganja hit"),
+    ]
+
+
+def test_a_read_model_written_before_the_stored_csv_lines_exports_the_same_csv(
+    tmp_path: Path,
+) -> None:
+    with TestClient(create_app(counted_settings(tmp_path))) as client:
+        store = client.app.state.app.store  # type: ignore[attr-defined]
+        writer = {"Authorization": f"Bearer {create_key(store, 'w', 'writer')[1]}"}
+        reader = {"Authorization": f"Bearer {create_key(store, 'r', 'reader')[1]}"}
+        events = [valid_event("strike", summary=f"strike {i}") for i in range(2)]
+        assert post_batch(client, writer, events).status_code == 201
+        written_now = export(client, reader, "csv")
+    with sqlite3.connect(tmp_path / "read-model.db") as db:  # made an old file
+        db.execute("ALTER TABLE timeline DROP COLUMN csv")
+
+    with TestClient(create_app(counted_settings(tmp_path))) as client:
+        assert export(client, reader, "csv") == written_now
+    with sqlite3.connect(tmp_path / "read-model.db") as db:
+        stored = db.execute("SELECT count(*), count(csv) FROM timeline").fetchone()
+    assert stored == (2, 0)  # the old rows' lines are made as they are read

@@ -12,18 +12,18 @@ socket as it is read: a client that reads slowly then holds no read snapshot ope
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 
-from truceline.domain.timeline import ITEM_FIELDS
 from truceline.interop.acled.exporting import needs_attribution, write_csv
-from truceline.projections.queries import TimelineKey
+from truceline.projections.csvrow import header
+from truceline.projections.queries import StoredItem, TimelineKey
+
+Row = TypeVar("Row")
 
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -40,97 +40,96 @@ class ExportPage:
 
     text: str
     next_key: TimelineKey | None
-    acled_rows: bool
+    acled_rows: bool = False
 
 
-class _Budgeted:
-    """The items of ``rows`` while fewer than ``limit`` are taken and ``out`` holds less
+class _Budgeted(Generic[Row]):
+    """The rows of ``rows`` while fewer than ``limit`` are taken and ``out`` holds less
     than ``budget`` characters; remembers where it stopped."""
 
     def __init__(
-        self,
-        rows: Iterable[tuple[TimelineKey, dict[str, Any]]],
-        limit: int,
-        out: io.StringIO,
-        budget: int,
+        self, rows: Iterable[tuple[TimelineKey, Row]], limit: int, out: io.StringIO, budget: int
     ):
         self.rows, self.limit, self.out, self.budget = rows, limit, out, budget
         self.next_key: TimelineKey | None = None
-        self.acled_rows = False
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def __iter__(self) -> Iterator[Row]:
         last: TimelineKey | None = None
-        for taken, (key, item) in enumerate(self.rows):
+        for taken, (key, row) in enumerate(self.rows):
             if taken == self.limit or (taken and self.out.tell() >= self.budget):
                 self.next_key = last  # a row is left: there is a next page
                 return
             last = key
-            self.acled_rows = self.acled_rows or needs_attribution((item,))
-            yield item
+            yield row
 
 
 def export_page(
-    kind: str, rows: Iterable[tuple[TimelineKey, dict[str, Any]]], limit: int, budget: int
+    kind: str, rows: Iterable[tuple[TimelineKey, StoredItem]], limit: int, budget: int
 ) -> ExportPage:
-    """Write one page of ``kind`` (csv, acled, geojson or ndjson) from ``rows``, which
-    holds up to ``limit`` + 1 rows (see :func:`queries.timeline_rows`)."""
+    """Write one page of ``kind`` (csv, geojson or ndjson) from the stored text of
+    ``rows``, which holds up to ``limit`` + 1 rows (see :func:`queries.timeline_texts`)."""
     out = io.StringIO()
     items = _Budgeted(rows, limit, out, budget)
     _WRITERS[kind](items, out)
-    return ExportPage(out.getvalue(), items.next_key, items.acled_rows)
+    return ExportPage(out.getvalue(), items.next_key)
 
 
-def _write_csv(items: Iterable[dict[str, Any]], out: io.StringIO) -> None:
-    writer = csv.writer(out)
-    writer.writerow(ITEM_FIELDS)
-    for item in items:
-        writer.writerow([_cell(item.get(name)) for name in ITEM_FIELDS])
+def acled_page(
+    rows: Iterable[tuple[TimelineKey, dict[str, Any]]], limit: int, budget: int
+) -> ExportPage:
+    """Write one page in ACLED's CSV layout from ``rows`` (see
+    :func:`queries.timeline_rows`)."""
+    out = io.StringIO()
+    items = _Budgeted(rows, limit, out, budget)
+    acled = _Attributed(items)
+    write_csv(acled, out, comment=False)
+    return ExportPage(out.getvalue(), items.next_key, acled.needed)
 
 
-def _write_acled(items: Iterable[dict[str, Any]], out: io.StringIO) -> None:
-    write_csv(items, out, comment=False)
+class _Attributed:
+    """The items of ``items``; notes whether any needs ACLED's attribution."""
+
+    def __init__(self, items: Iterable[dict[str, Any]]):
+        self.items = items
+        self.needed = False
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for item in self.items:
+            self.needed = self.needed or needs_attribution((item,))
+            yield item
 
 
-def _write_geojson(items: Iterable[dict[str, Any]], out: io.StringIO) -> None:
+def _write_csv(items: Iterable[StoredItem], out: io.StringIO) -> None:
+    out.write(header())
+    for stored in items:
+        out.write(stored.csv)
+
+
+def _write_geojson(items: Iterable[StoredItem], out: io.StringIO) -> None:
+    # Each feature is put together from the stored item text, never parsed: the point
+    # comes from the row's own lon and lat columns.
     out.write('{"type":"FeatureCollection","features":[')
-    first = True
-    for item in items:
-        place = item.get("location", {})
-        if "lat" not in place or "lon" not in place:
+    separator = ""
+    for stored in items:
+        if stored.lon is None or stored.lat is None:
             continue
-        feature = {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [place["lon"], place["lat"]]},
-            "properties": item,
-        }
-        out.write(("" if first else ",") + orjson.dumps(feature).decode())
-        first = False
+        out.write(
+            f'{separator}{{"type":"Feature","geometry":{{"type":"Point","coordinates":'
+            f"[{_number(stored.lon)},{_number(stored.lat)}]}},"
+            f'"properties":{stored.item.lstrip()}}}'
+        )
+        separator = ","
     out.write("]}")
 
 
-def _write_ndjson(items: Iterable[dict[str, Any]], out: io.StringIO) -> None:
-    for item in items:
-        out.write(orjson.dumps(item).decode() + "\n")
+def _number(value: float) -> str:
+    return orjson.dumps(value).decode()
 
 
-_WRITERS = {
-    "csv": _write_csv,
-    "acled": _write_acled,
-    "geojson": _write_geojson,
-    "ndjson": _write_ndjson,
-}
-
-# A spreadsheet runs a cell that begins with one of these as a formula (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+def _write_ndjson(items: Iterable[StoredItem], out: io.StringIO) -> None:
+    for stored in items:
+        out.write(stored.item.lstrip())  # a leading space marks big integers (jsontext)
+        out.write("\n")
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value  # the contract's escape; numbers stay numbers
-    return str(value)
+_WRITERS = {"csv": _write_csv, "geojson": _write_geojson, "ndjson": _write_ndjson}

@@ -11,6 +11,7 @@ from functools import partial
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
+import sqlite_utils
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -27,7 +28,7 @@ from truceline.api.deps import (
     known_conflict,
     off_the_loop,
 )
-from truceline.api.exports import MEDIA_TYPES, export_page
+from truceline.api.exports import MEDIA_TYPES, ExportPage, acled_page, export_page
 from truceline.api.limits import SHORT_PAGE
 from truceline.api.params import MAX_INTEGER, AsOf, MinPosition
 from truceline.api.problems import Problem, invalid_query, invalid_request
@@ -226,10 +227,7 @@ class _TimelinePage:
                     db, where, limit, after, knowledge.position, newest_first
                 )
             else:
-                rows = queries.timeline_rows(
-                    db, where, limit, after, knowledge.position, newest_first
-                )
-                page = export_page(kind, rows, limit, self.budget)
+                page = self._export(db, kind, where, limit, after, newest_first, knowledge)
                 next_key = page.next_key
         next_cursor = _encode_cursor(next_key) if next_key else None
         headers = {}
@@ -243,6 +241,21 @@ class _TimelinePage:
         if page.acled_rows and kind == "acled":
             headers["Truceline-Attribution"] = ATTRIBUTION
         return Response(page.text, media_type=MEDIA_TYPES[kind], headers=headers)
+
+    def _export(
+        self,
+        db: sqlite_utils.Database,
+        kind: str,
+        where: TimelineFilter,
+        limit: int,
+        after: tuple[int, int] | None,
+        newest_first: bool,
+        knowledge: Knowledge,
+    ) -> ExportPage:
+        query = (where, limit, after, knowledge.position, newest_first)
+        if kind == "acled":
+            return acled_page(queries.timeline_rows(db, *query), limit, self.budget)
+        return export_page(kind, queries.timeline_texts(db, *query), limit, self.budget)
 
 
 @router.get("/conflicts")

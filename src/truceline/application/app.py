@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import IO, Any, NamedTuple, cast
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 
 from truceline.application.audit import (
     ChainReport,
@@ -43,6 +43,7 @@ from truceline.application.log import (
     fixed_width_utc,
 )
 from truceline.application.recorded import to_stored_event
+from truceline.application.transcoder import OrjsonTranscoder
 from truceline.domain import merkle
 from truceline.domain.errors import ErrorDetail, Invalid, invalid
 from truceline.domain.references import check_references
@@ -150,6 +151,11 @@ class Truceline(Application[uuid.UUID]):
             with self.store.writing():
                 pass  # a log from before the tree: its writer completes the tree
         self.store.log_unlogged_keys("unrecorded: created before the access log")
+
+    def construct_transcoder(self) -> Transcoder:
+        """eventsourcing's JSON format, written and read by orjson (see
+        :mod:`truceline.application.transcoder`)."""
+        return OrjsonTranscoder()
 
     # -- appending ----------------------------------------------------------------------
 

@@ -19,15 +19,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.domain import DomainEvent
-from eventsourcing.persistence import (
-    DatetimeAsISO,
-    DecimalAsStr,
-    JSONTranscoder,
-    Mapper,
-    StoredEvent,
-    UUIDAsHex,
-)
+from eventsourcing.persistence import Mapper, StoredEvent
 
+from truceline.application.transcoder import OrjsonTranscoder
 from truceline.domain.events import SCHEMA_VERSION
 
 
@@ -69,13 +63,9 @@ def envelope_of(
 
 
 def offline_mapper() -> Mapper[uuid.UUID]:
-    """The mapper an :class:`~eventsourcing.application.Application` builds by default
-    (JSON with its UUID, Decimal and datetime transcodings), for reading stored bytes
-    with no store open: the standalone verifier's."""
-    transcoder = JSONTranscoder()
-    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
-        transcoder.register(transcoding)
-    return Mapper(transcoder=transcoder)
+    """The mapper the application uses (:class:`OrjsonTranscoder`), for reading stored
+    bytes with no store open: the standalone verifier's."""
+    return Mapper(transcoder=OrjsonTranscoder())
 
 
 def decode_stored(

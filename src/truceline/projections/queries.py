@@ -7,9 +7,10 @@ log.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
@@ -25,6 +26,7 @@ from truceline.domain.ceasefires import (
 from truceline.domain.times import format_micros
 from truceline.projections import jsontext
 from truceline.projections.ceasefires import View, all_incidents, ceasefire_from_row, lifecycle
+from truceline.projections.csvrow import csv_line
 from truceline.projections.tables import BreachRow
 
 
@@ -74,6 +76,47 @@ def timeline_rows(
     """:func:`timeline_page`'s items with their keys, read one at a time from the
     cursor, up to ``limit`` + 1 (the one more says that another page follows): an export
     page is written as it is read, never held whole as objects."""
+    cursor = _timeline_cursor(db, "item", where, limit, after, as_of, newest_first)
+    for occurred_us, position, item in cursor:
+        yield (occurred_us, position), jsontext.loads(item)
+
+
+class StoredItem(NamedTuple):
+    """A timeline item as the read model stores it: its JSON text (see jsontext), its
+    CSV line (see csvrow) and its point, if it has one."""
+
+    item: str
+    csv: str
+    lon: float | None
+    lat: float | None
+
+
+def timeline_texts(
+    db: sqlite_utils.Database,
+    where: TimelineFilter,
+    limit: int,
+    after: TimelineKey | None = None,
+    as_of: int | None = None,
+    newest_first: bool = False,
+) -> Iterator[tuple[TimelineKey, StoredItem]]:
+    """:func:`timeline_rows` as the stored text, for pages written without parsing it."""
+    columns = "item, csv, lon, lat"
+    cursor = _timeline_cursor(db, columns, where, limit, after, as_of, newest_first)
+    for occurred_us, position, item, line, lon, lat in cursor:
+        if line is None:  # a row written before the lines were stored
+            line = csv_line(jsontext.loads(item))
+        yield (occurred_us, position), StoredItem(item, line, lon, lat)
+
+
+def _timeline_cursor(
+    db: sqlite_utils.Database,
+    columns: str,
+    where: TimelineFilter,
+    limit: int,
+    after: TimelineKey | None,
+    as_of: int | None,
+    newest_first: bool,
+) -> sqlite3.Cursor:
     clauses, params = _versions(db, versions_needed(db, as_of))
     for clause, values in _filters(where):
         clauses.append(clause)
@@ -82,13 +125,12 @@ def timeline_rows(
         clauses.append(f"(occurred_us, position) {'<' if newest_first else '>'} (?, ?)")
         params += list(after)
     direction = "DESC" if newest_first else ""
-    cursor = db.execute(
-        f"SELECT occurred_us, position, item FROM timeline WHERE {' AND '.join(clauses)} "
+    return db.execute(
+        f"SELECT occurred_us, position, {columns} FROM timeline "
+        f"WHERE {' AND '.join(clauses)} "
         f"ORDER BY occurred_us {direction}, position {direction} LIMIT ?",
         [*params, limit + 1],
     )
-    for occurred_us, position, item in cursor:
-        yield (occurred_us, position), jsontext.loads(item)
 
 
 def conflicts(db: sqlite_utils.Database, as_of: int | None = None) -> list[dict[str, Any]]:

@@ -147,6 +147,8 @@ class ReadModel(SQLiteTrackingRecorder):
             db = database(c)
             counted = db["conflicts"].exists()
             create_tables(db)
+            if "csv" not in db["timeline"].columns_dict:  # a file written before the lines
+                db.table("timeline").add_column("csv", str)  # its rows are converted as read
             if not counted:  # a file written before the counts were kept: count it once
                 c.execute(
                     "INSERT INTO conflicts SELECT conflict, count(*), sum(retracted) "

@@ -40,6 +40,7 @@ class TimelineRow(NamedTuple):
     retracted: int
     item: str  # the item as JSON text (see jsontext)
     original: str | None  # the event as first recorded, kept once amended
+    csv: str | None  # the item's CSV line (see csvrow); None in a file written before it
 
 
 class AmendmentRow(NamedTuple):

@@ -18,6 +18,7 @@ from truceline.domain.timeline import AMENDMENT_TYPES, actors, amend, item, wind
 from truceline.domain.times import parse_utc, to_micros
 from truceline.projections import jsontext
 from truceline.projections.ceasefires import Touched
+from truceline.projections.csvrow import csv_line
 from truceline.projections.tables import AmendmentRow, TimelineRow, insert_rows
 
 
@@ -200,4 +201,5 @@ def _row(
         original=(
             jsontext.dumps(original) if original is not None and (corrected or retracted) else None
         ),
+        csv=csv_line(current),
     )
