@@ -26,8 +26,11 @@ log = logging.getLogger("truceline.projections")
 
 
 # Pages of a bulk build (rebuild, replay): bigger pages mean fewer commits, and nobody
-# waits on the file meanwhile.
-BULK_PAGE_SIZE = 5000
+# waits on the file meanwhile. A commit writes every index page its inserts touched, and
+# keys in random order (event ids) touch one page each once the index is large: at 200,000
+# events, pages of 5,000 spent 62 ms a commit against 32 ms at 20,000; pages of 20,000
+# share more of those pages (catch-up of 200,000: 17.2 -> 16.2 s).
+BULK_PAGE_SIZE = 20000
 
 
 class Follower:

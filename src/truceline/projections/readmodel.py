@@ -41,7 +41,12 @@ from eventsourcing.sqlite import (
 from truceline.application.log import Entry
 from truceline.application.sqlite_store import SQLitePool, create_private
 from truceline.projections.ceasefires import Touched, rebuild_ceasefires, recompute_ceasefires
-from truceline.projections.tables import PROJECTION_INDEXES, SERVING_INDEXES, create_tables
+from truceline.projections.tables import (
+    DROPPED_INDEXES,
+    PROJECTION_INDEXES,
+    SERVING_INDEXES,
+    create_tables,
+)
 from truceline.projections.timeline import TimelineWriter
 
 TRACKING_NAME = "Truceline"
@@ -156,6 +161,8 @@ class ReadModel(SQLiteTrackingRecorder):
                 )
             for index in (*PROJECTION_INDEXES, *SERVING_INDEXES):
                 c.execute(index.create)
+            for name in DROPPED_INDEXES:
+                c.execute(f"DROP INDEX IF EXISTS {name}")
 
     def position(self) -> int:
         return self.max_tracking_id(TRACKING_NAME) or 0
