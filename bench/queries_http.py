@@ -50,9 +50,11 @@ def main() -> None:
             f"{base}/v1/events", params={"after": half - 1, "limit": 1}, headers=headers
         ).json()["events"][0]
         deep = to_micros(parse_utc(entry["event"]["occurred_at"]))
-        ceasefires = httpx.get(f"{base}/v1/ceasefires", headers=headers, timeout=120).json()[
-            "items"
-        ]
+        # The middle of the ceasefires known at the middle of the log, so that the status
+        # exists both now and as_of then.
+        ceasefires = httpx.get(
+            f"{base}/v1/ceasefires", params={"as_of": half}, headers=headers, timeout=120
+        ).json()["items"]
         middle = ceasefires[len(ceasefires) // 2]
         at = middle["effective_at"]
         queries = {

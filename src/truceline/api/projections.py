@@ -240,7 +240,7 @@ class _TimelinePage:
             return JSONResponse({"items": items, "next_cursor": next_cursor}, headers=headers)
         if page.acled_rows and kind == "acled":
             headers["Truceline-Attribution"] = ATTRIBUTION
-        return Response(page.text, media_type=MEDIA_TYPES[kind], headers=headers)
+        return Response(page.body, media_type=MEDIA_TYPES[kind], headers=headers)
 
     def _export(
         self,
@@ -255,7 +255,8 @@ class _TimelinePage:
         query = (where, limit, after, knowledge.position, newest_first)
         if kind == "acled":
             return acled_page(queries.timeline_rows(db, *query), limit, self.budget)
-        return export_page(kind, queries.timeline_texts(db, *query), limit, self.budget)
+        texts = queries.timeline_texts(db, *query, csv=kind == "csv")
+        return export_page(kind, texts, limit, self.budget)
 
 
 @router.get("/conflicts")

@@ -82,11 +82,11 @@ def timeline_rows(
 
 
 class StoredItem(NamedTuple):
-    """A timeline item as the read model stores it: its JSON text (see jsontext), its
-    CSV line (see csvrow) and its point, if it has one."""
+    """A timeline item as the read model stores it, in UTF-8: its JSON (see jsontext),
+    its CSV line (see csvrow) and its point, if it has one."""
 
-    item: str
-    csv: str
+    item: bytes
+    csv: bytes
     lon: float | None
     lat: float | None
 
@@ -98,14 +98,23 @@ def timeline_texts(
     after: TimelineKey | None = None,
     as_of: int | None = None,
     newest_first: bool = False,
+    *,
+    csv: bool = False,
 ) -> Iterator[tuple[TimelineKey, StoredItem]]:
-    """:func:`timeline_rows` as the stored text, for pages written without parsing it."""
-    columns = "item, csv, lon, lat"
+    """:func:`timeline_rows` as the stored bytes, for pages written without parsing
+    them: with ``csv``, only each item's CSV line (its JSON stays empty), else its JSON
+    and point (its line empty). Bytes, and only the columns a page uses: read as text,
+    a 10,000-row CSV page spent 7 ms decoding it, and reading the JSON too doubled the
+    time SQLite took."""
+    if csv:  # the JSON only where the line is missing (see below)
+        columns = "iif(csv IS NULL, CAST(item AS BLOB), NULL), CAST(csv AS BLOB), NULL, NULL"
+    else:
+        columns = "CAST(item AS BLOB), NULL, lon, lat"
     cursor = _timeline_cursor(db, columns, where, limit, after, as_of, newest_first)
     for occurred_us, position, item, line, lon, lat in cursor:
-        if line is None:  # a row written before the lines were stored
-            line = csv_line(jsontext.loads(item))
-        yield (occurred_us, position), StoredItem(item, line, lon, lat)
+        if csv and line is None:  # a row written before the lines were stored
+            line, item = csv_line(jsontext.loads(item.decode())).encode(), None
+        yield (occurred_us, position), StoredItem(item or b"", line or b"", lon, lat)
 
 
 def _timeline_cursor(
