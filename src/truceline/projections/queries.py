@@ -320,7 +320,7 @@ def _statuses_as_of(
         period = in_effect[ceasefire.ceasefire_id]
         if not wanted(ceasefire, period):
             continue
-        found = all_incidents(view, ceasefire, period)
+        found = all_incidents(view, ceasefire, period, counted_by=at)
         status = status_at(ceasefire, period, found, at, by_day=by_day)
         if status is not None:
             answers.append((ceasefire, status))
