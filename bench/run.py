@@ -397,6 +397,33 @@ def page_rows(workdir: Path, events: int, runs: int = 5) -> list[Row]:
 LOAD_EVENTS = 100_000
 
 
+def scale_out_rows(seconds: int, postgres_url: str) -> list[Row]:
+    """Single appends and timeline pages with 1, 2 and 4 serving processes on one
+    PostgreSQL log: as workers of one server, and as servers with read models of their
+    own."""
+    f = _script("scale_out.py", str(seconds), postgres_url)
+    what = {
+        "workers": ("`serve --workers N`, one read model", "each worker projects every event"),
+        "servers": ("N servers, a read model each", "as N machines would, on these 2 cores"),
+    }
+    rows: list[Row] = []
+    for layout, (name, note) in what.items():
+        counts = f[layout]
+        for load in ("appends", "reads"):
+            rates = [counts[n][load] for n in ("1", "2", "4")]
+            rows.append(
+                (
+                    f"postgres: {'single appends' if load == 'appends' else 'pages of 100'}, "
+                    f"1 / 2 / 4 processes, {name}",
+                    " / ".join(f"{rate:,.0f}" for rate in rates) + " req/s",
+                    f"{rates[0]:,.0f} req/s with 1",
+                    " / ".join(f"{rate / rates[0]:.2f}" for rate in rates),
+                    f"wrk, 32 connections in all; {note}",
+                )
+            )
+    return rows
+
+
 def load_rows(events: int, seconds: int) -> list[Row]:
     """One key floods the server with long reads; a bystander's appends and health
     checks, against the same on an idle server; and four big CSV pages at once."""
@@ -535,6 +562,7 @@ def main() -> None:
     growth.append(largest)
     with bench_database(args.postgres) as postgres_url:
         rows += append_rows(args.seconds, postgres_url)
+        rows += scale_out_rows(args.seconds, postgres_url)
     rows += load_rows(args.events, max(args.seconds, 2))
     with tempfile.TemporaryDirectory(dir=args.workdir) as workdir:
         rows += import_window_rows(Path(workdir), args.events)

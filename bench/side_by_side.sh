@@ -6,7 +6,10 @@
 # wrk each), "import <side> <round> {...}" (100,000 events, bench/run.py --step build)
 # and, when WHAT holds "load" or "window", "load <side> <round> {...}"
 # (bench/under_load.py) and "window <side> <round> {...}" (bench/import_window.py, 60,000
-# lines): this tree's scripts against either side's code. WHAT defaults to "appends import".
+# lines): this tree's scripts against either side's code; with "speed", "build",
+# "catch_up", "queries" (bench/run.py's steps on a log of 100,000 events) and "http"
+# (bench/queries_http.py on it, 5 s of wrk each); with "scale", "scale"
+# (bench/scale_out.py, 5 s each). WHAT defaults to "appends import".
 set -euo pipefail
 base_rev=$1
 rounds=${2:-2}
@@ -37,6 +40,20 @@ for round in $(seq "$rounds"); do
     if [[ $what == *load* ]]; then
       src=$root/src; [ "$side" = base ] && src=$base/src
       echo "load $side $round $(PYTHONPATH=$src "$python" "$root/bench/under_load.py" 100000 10)"
+    fi
+    if [[ $what == *speed* ]]; then
+      src=$root/src; [ "$side" = base ] && src=$base/src
+      work=$(mktemp -d)
+      for step in build catch_up queries; do
+        echo "$step $side $round $(run $side bench/run.py --step $step --workdir "$work" --events 100000)"
+      done
+      echo "http $side $round $(PYTHONPATH=$src "$python" "$root/bench/queries_http.py" "$work" 5 | tail -1)"
+      rm -rf "$work"
+    fi
+    if [[ $what == *scale* ]]; then
+      src=$root/src; [ "$side" = base ] && src=$base/src
+      psql "$pg" -q -c "DROP SCHEMA public CASCADE; CREATE SCHEMA public" 2>/dev/null
+      echo "scale $side $round $(PYTHONPATH=$src "$python" "$root/bench/scale_out.py" 5 "$pg" | tail -1)"
     fi
     if [[ $what == *window* ]]; then
       src=$root/src; [ "$side" = base ] && src=$base/src

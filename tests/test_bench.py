@@ -45,6 +45,12 @@ APPENDS = [
     )
 ]
 
+SCALE_OUT = [
+    f"postgres: {load}, 1 / 2 / 4 processes, {layout}"
+    for layout in ("`serve --workers N`, one read model", "N servers, a read model each")
+    for load in ("single appends", "pages of 100")
+]
+
 FLOOD = "while one key runs 40 log pages of 1,000 and 24 CSV exports of 10,000 (wrk)"
 LOAD = [
     f"sqlite: a bystander's single append {FLOOD}",
@@ -84,6 +90,7 @@ def test_bench_runs_and_writes_every_figure(tmp_path: Path) -> None:
         *HTTP,
         *PAGE,
         *APPENDS,
+        *SCALE_OUT,
         *LOAD,
     ]
     growth = rows[len(main_table) + 1 :]
