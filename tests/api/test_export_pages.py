@@ -27,18 +27,28 @@ STRIKES = 30
 LONG_SUMMARY = "x" * 500
 
 
+def served(folder: Path, **overrides: Any) -> Settings:
+    """A server's settings, its files in ``folder``."""
+    return Settings(
+        database_url=f"sqlite:///{folder}/store.db",
+        read_model_path=str(folder / "read-model.db"),
+        signing_key_path=str(folder / "signing-key.pem"),
+        **overrides,
+    )
+
+
+def keys(client: TestClient) -> tuple[Headers, Headers]:
+    """A writer's and a reader's headers, their keys new."""
+    store = client.app.state.app.store  # type: ignore[attr-defined]
+    writer = {"Authorization": f"Bearer {create_key(store, 'w', 'writer')[1]}"}
+    reader = {"Authorization": f"Bearer {create_key(store, 'r', 'reader')[1]}"}
+    return writer, reader
+
+
 @pytest.fixture
 def budgeted(tmp_path: Path) -> Iterator[tuple[TestClient, Headers]]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path}/store.db",
-        read_model_path=str(tmp_path / "read-model.db"),
-        signing_key_path=str(tmp_path / "signing-key.pem"),
-        max_export_page_bytes=2_000,
-    )
-    with TestClient(create_app(settings)) as client:
-        store = client.app.state.app.store  # type: ignore[attr-defined]
-        writer = {"Authorization": f"Bearer {create_key(store, 'w', 'writer')[1]}"}
-        reader = {"Authorization": f"Bearer {create_key(store, 'r', 'reader')[1]}"}
+    with TestClient(create_app(served(tmp_path, max_export_page_bytes=2_000))) as client:
+        writer, reader = keys(client)
         events = [
             valid_event(
                 "strike",
@@ -107,22 +117,12 @@ def test_ndjson_by_accept_is_one_item_a_line(budgeted: tuple[TestClient, Headers
     assert response.headers["link"].startswith("</v1/timeline?")
 
 
-def counted_settings(folder: Path) -> Settings:
-    return Settings(
-        database_url=f"sqlite:///{folder}/store.db",
-        read_model_path=str(folder / "read-model.db"),
-        signing_key_path=str(folder / "signing-key.pem"),
-    )
-
-
 @pytest.fixture
 def counted(tmp_path: Path) -> Iterator[tuple[TestClient, Headers]]:
     """A casualty report with a count beyond 64 bits and a formula for a summary, and a
     strike without a location."""
-    with TestClient(create_app(counted_settings(tmp_path))) as client:
-        store = client.app.state.app.store  # type: ignore[attr-defined]
-        writer = {"Authorization": f"Bearer {create_key(store, 'w', 'writer')[1]}"}
-        reader = {"Authorization": f"Bearer {create_key(store, 'r', 'reader')[1]}"}
+    with TestClient(create_app(served(tmp_path))) as client:
+        writer, reader = keys(client)
         events = [
             valid_event(
                 "casualty_report",
@@ -169,17 +169,15 @@ def test_a_count_beyond_64_bits_is_exported_exactly_in_every_format(
 def test_a_read_model_written_before_the_stored_csv_lines_exports_the_same_csv(
     tmp_path: Path,
 ) -> None:
-    with TestClient(create_app(counted_settings(tmp_path))) as client:
-        store = client.app.state.app.store  # type: ignore[attr-defined]
-        writer = {"Authorization": f"Bearer {create_key(store, 'w', 'writer')[1]}"}
-        reader = {"Authorization": f"Bearer {create_key(store, 'r', 'reader')[1]}"}
+    with TestClient(create_app(served(tmp_path))) as client:
+        writer, reader = keys(client)
         events = [valid_event("strike", summary=f"strike {i}") for i in range(2)]
         assert post_batch(client, writer, events).status_code == 201
         written_now = export(client, reader, "csv")
     with sqlite3.connect(tmp_path / "read-model.db") as db:  # made an old file
         db.execute("ALTER TABLE timeline DROP COLUMN csv")
 
-    with TestClient(create_app(counted_settings(tmp_path))) as client:
+    with TestClient(create_app(served(tmp_path))) as client:
         assert export(client, reader, "csv") == written_now
     with sqlite3.connect(tmp_path / "read-model.db") as db:
         stored = db.execute("SELECT count(*), count(csv) FROM timeline").fetchone()

@@ -11,7 +11,6 @@ from functools import partial
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-import sqlite_utils
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -28,7 +27,7 @@ from truceline.api.deps import (
     known_conflict,
     off_the_loop,
 )
-from truceline.api.exports import MEDIA_TYPES, ExportPage, acled_page, export_page
+from truceline.api.exports import MEDIA_TYPES, acled_page, export_page
 from truceline.api.limits import SHORT_PAGE
 from truceline.api.params import MAX_INTEGER, AsOf, MinPosition
 from truceline.api.problems import Problem, invalid_query, invalid_request
@@ -209,7 +208,7 @@ class _TimelinePage:
 
     request: Request
     read_model: ReadModel
-    budget: int  # characters an export page may hold (settings.max_export_page_bytes)
+    budget: int  # about how much an export page may hold (settings.max_export_page_bytes)
 
     def answer(
         self,
@@ -220,14 +219,17 @@ class _TimelinePage:
         newest_first: bool,
         knowledge: Knowledge,
     ) -> Response:
+        query = (where, limit, after, knowledge.position, newest_first)
         with read_snapshot(self.read_model) as db:
             known_conflict(db, where.conflict, knowledge.position)
             if kind == "json":
-                items, next_key = queries.timeline_page(
-                    db, where, limit, after, knowledge.position, newest_first
-                )
+                items, next_key = queries.timeline_page(db, *query)
             else:
-                page = self._export(db, kind, where, limit, after, newest_first, knowledge)
+                if kind == "acled":
+                    page = acled_page(queries.timeline_rows(db, *query), limit, self.budget)
+                else:  # joined from the stored bytes
+                    texts = queries.timeline_texts(db, *query, csv=kind == "csv")
+                    page = export_page(kind, texts, limit, self.budget)
                 next_key = page.next_key
         next_cursor = _encode_cursor(next_key) if next_key else None
         headers = {}
@@ -241,22 +243,6 @@ class _TimelinePage:
         if page.acled_rows and kind == "acled":
             headers["Truceline-Attribution"] = ATTRIBUTION
         return Response(page.body, media_type=MEDIA_TYPES[kind], headers=headers)
-
-    def _export(
-        self,
-        db: sqlite_utils.Database,
-        kind: str,
-        where: TimelineFilter,
-        limit: int,
-        after: tuple[int, int] | None,
-        newest_first: bool,
-        knowledge: Knowledge,
-    ) -> ExportPage:
-        query = (where, limit, after, knowledge.position, newest_first)
-        if kind == "acled":
-            return acled_page(queries.timeline_rows(db, *query), limit, self.budget)
-        texts = queries.timeline_texts(db, *query, csv=kind == "csv")
-        return export_page(kind, texts, limit, self.budget)
 
 
 @router.get("/conflicts")
