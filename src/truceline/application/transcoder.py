@@ -46,13 +46,12 @@ class OrjsonTranscoder(Transcoder):
 
     def __init__(self) -> None:
         self.standard = JSONTranscoder()
-        self.names: dict[str, Transcoding] = {}
         for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
             self.register(transcoding)
 
     def register(self, transcoding: Transcoding) -> None:
+        """Register a transcoding, for both ways of reading and writing."""
         self.standard.register(transcoding)
-        self.names[transcoding.name] = transcoding
 
     def encode(self, obj: Any) -> bytes:
         try:
