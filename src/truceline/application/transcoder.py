@@ -2,8 +2,10 @@
 
 eventsourcing's :class:`~eventsourcing.persistence.JSONTranscoder` runs the standard
 library's encoder with a Python hook for every value it does not know and a Python hook
-for every object it decodes: about 23 µs to encode an event and 15 µs to decode one,
-against 0.8 and 4.2 µs for orjson. :class:`OrjsonTranscoder` writes and reads the same
+for every object it decodes. Measured on 5,000 stored events of the bench's log: 8-11 µs
+to encode one and 8-11 µs to decode one, against 6-7 µs each here (of which the
+timestamp's transcoding, still eventsourcing's, is about 2.5 µs, and the checks below
+about 1 µs). :class:`OrjsonTranscoder` writes and reads the same
 format, ``{"_type_": name, "_data_": ...}`` for a transcoded value, so entries written
 by either decode with either, and the hash chain (over the stored bytes) is untouched.
 
