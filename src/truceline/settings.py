@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from pathlib import Path
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field
@@ -42,6 +43,12 @@ class Settings(BaseSettings):
         None,
         description="the read models' SQLite file; default: beside a SQLite store "
         "(truceline.projections.db), or data/projections-<dbname>.db for PostgreSQL",
+    )
+    projector: Literal["inline", "external"] = Field(
+        "inline",
+        description="inline: each serving process follows the log into the read model itself; "
+        "external: a projector process of the read model does (truceline project, which "
+        "truceline serve starts with --workers above 1) and serving processes only read",
     )
     group_commit: bool = Field(
         True, description="coalesce concurrent appends into one transaction (off: one each)"

@@ -26,6 +26,8 @@ from truceline.application.group_commit import GroupCommitter
 from truceline.application.notary import Notary
 from truceline.projections.feed import Feed
 from truceline.projections.follower import Follower, ReadModelMismatch, open_read_model
+from truceline.projections.projector import ProjectorProgress
+from truceline.projections.readmodel import ReadModel
 from truceline.settings import (
     Settings,
     checkpoint_archive_path,
@@ -37,7 +39,7 @@ from truceline.web import install as install_web
 
 def create_app(settings: Settings) -> FastAPI:
     """The ASGI app for ``settings``: opens the store and the read models, starts the
-    writer thread and the follower."""
+    writer thread and the follower (or the view of a projector process's progress)."""
     application = Truceline(settings)
     signing_key, notary = _notary(settings, application)
     try:
@@ -45,7 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
     except ReadModelMismatch:
         application.close()
         raise
-    follower = Follower(application, read_model)
+    follower = _follower(settings, application, read_model)
     committer = GroupCommitter(
         application,
         # One full batch at most per group, so that a single append waits behind at
@@ -56,7 +58,10 @@ def create_app(settings: Settings) -> FastAPI:
     )
     limits = RequestLimits(settings)
     feed = Feed(follower.position, settings.stream_backlog)
-    follower.on_applied.append(feed.publish)
+    if isinstance(follower, Follower):
+        follower.on_applied.append(feed.publish)
+    else:
+        follower.feed = feed
     follower.start()
     if notary is not None:
         notary.start(settings.checkpoint_every, settings.checkpoint_seconds)
@@ -107,6 +112,16 @@ def create_app(settings: Settings) -> FastAPI:
     install_web(app, settings)
     app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
     return app
+
+
+def _follower(
+    settings: Settings, application: Truceline, read_model: ReadModel
+) -> Follower | ProjectorProgress:
+    """What keeps the read model up to the log: this process's own follower, or, with
+    ``TRUCELINE_PROJECTOR=external``, a view of the projector process's progress."""
+    if settings.projector == "external":
+        return ProjectorProgress(application, read_model, read_model_path(settings))
+    return Follower(application, read_model)
 
 
 def _notary(settings: Settings, application: Truceline) -> tuple[SigningKey | None, Notary | None]:

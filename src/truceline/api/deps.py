@@ -29,7 +29,7 @@ from truceline.application.knowledge import Knowledge
 from truceline.domain.errors import ErrorDetail, Invalid
 from truceline.projections import queries
 from truceline.projections.feed import Feed
-from truceline.projections.follower import Follower
+from truceline.projections.follower import Progress
 from truceline.projections.readmodel import ReadModel
 from truceline.settings import Settings
 
@@ -46,8 +46,8 @@ async def _read_model(request: Request) -> ReadModel:
     return cast(ReadModel, request.app.state.read_model)
 
 
-async def _follower(request: Request) -> Follower:
-    return cast(Follower, request.app.state.follower)
+async def _follower(request: Request) -> Progress:
+    return cast(Progress, request.app.state.follower)
 
 
 async def _committer(request: Request) -> GroupCommitter:
@@ -81,7 +81,7 @@ async def _verify_runs(request: Request) -> SingleRun[dict[str, Any]]:
 SettingsDep = Annotated[Settings, Depends(_settings)]
 ApplicationDep = Annotated[Truceline, Depends(_application)]
 ReadModelDep = Annotated[ReadModel, Depends(_read_model)]
-FollowerDep = Annotated[Follower, Depends(_follower)]
+FollowerDep = Annotated[Progress, Depends(_follower)]
 CommitterDep = Annotated[GroupCommitter, Depends(_committer)]
 FeedDep = Annotated[Feed, Depends(_feed)]
 StreamSlotsDep = Annotated[Slots, Depends(_stream_slots)]
@@ -139,7 +139,7 @@ def known_conflict(db: Database, conflict: str | None, position: int | None) -> 
 
 
 async def wait_until_caught_up(
-    follower: Follower, settings: Settings, knowledge: Knowledge, min_position: int | None
+    follower: Progress, settings: Settings, knowledge: Knowledge, min_position: int | None
 ) -> None:
     """Return once the read models hold what the answer needs, else 503; a
     ``min_position`` beyond the log's last position is a 422 at once (nothing could ever
@@ -165,7 +165,7 @@ async def wait_until_caught_up(
 
 async def caught_up(
     application: Truceline,
-    follower: Follower,
+    follower: Progress,
     settings: Settings,
     as_of: str | None,
     at: str | None,

@@ -60,6 +60,11 @@ class Feed:
         """The last position published."""
         return self._start + len(self._messages)
 
+    @property
+    def watched(self) -> bool:
+        """Whether any stream reads the feed now."""
+        return self._watchers > 0
+
     @contextmanager
     def watching(self) -> Iterator[None]:
         """Count a stream as reading the feed while the block runs."""
@@ -77,10 +82,8 @@ class Feed:
             return
         if not self._watchers:
             # Nobody reads the window: skip making messages (a catch-up of the whole
-            # log would otherwise serialise every entry once more). A stream that
-            # starts later, before the window, reads the log instead.
-            with self._lock:
-                self._start, self._messages = entries[-1].position, []
+            # log would otherwise serialise every entry once more).
+            self.skip_to(entries[-1].position)
             return
         messages = [Message.of(entry) for entry in entries]
         with self._lock:
@@ -92,6 +95,12 @@ class Feed:
                 self._start += excess
                 del self._messages[:excess]
         self._wake_all()
+
+    def skip_to(self, position: int) -> None:
+        """Start an empty window at ``position``: a stream that starts later, before the
+        window, reads the log instead."""
+        with self._lock:
+            self._start, self._messages = position, []
 
     def since(self, position: int) -> list[Message] | None:
         """The messages after ``position``; None if ``position`` lies before the window

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from eventsourcing.persistence import IntegrityError
 
@@ -31,6 +31,19 @@ log = logging.getLogger("truceline.projections")
 # events, pages of 5,000 spent 62 ms a commit against 32 ms at 20,000; pages of 20,000
 # share more of those pages (catch-up of 200,000: 17.2 -> 16.2 s).
 BULK_PAGE_SIZE = 20000
+
+
+class Progress(Protocol):
+    """How far the read models have come, as the API needs it: a :class:`Follower` in
+    the serving process, or a view of a projector of its own
+    (:class:`~truceline.projections.projector.ProjectorProgress`)."""
+
+    app: Truceline
+
+    @property
+    def position(self) -> int: ...
+
+    async def reached(self, position: int, timeout: float) -> bool: ...
 
 
 class Follower:
@@ -88,7 +101,7 @@ class Follower:
             reached = [w for w in self._async_waiters if w[0] <= position]
         for _, loop, future in reached:
             with contextlib.suppress(RuntimeError):  # that loop has closed
-                loop.call_soon_threadsafe(_resolve, future)
+                loop.call_soon_threadsafe(resolve, future)
         for listener in self.on_applied:
             listener(entries)
         return len(entries)
@@ -190,7 +203,8 @@ class Follower:
                 self._stopped.wait(1.0)
 
 
-def _resolve(future: asyncio.Future[None]) -> None:
+def resolve(future: asyncio.Future[None]) -> None:
+    """Resolve a waiter's future (on its own event loop), unless it timed out already."""
     if not future.done():
         future.set_result(None)
 

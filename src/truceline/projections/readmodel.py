@@ -50,6 +50,7 @@ from truceline.projections.tables import (
 from truceline.projections.timeline import TimelineWriter
 
 TRACKING_NAME = "Truceline"
+POSITION_SUFFIX = ".position"  # the projector's position board (projections.projector)
 
 
 def database(cursor: SQLiteCursor) -> sqlite_utils.Database:
@@ -249,7 +250,8 @@ class ReadModel(SQLiteTrackingRecorder):
 
 
 def remove_files(path: str | Path) -> None:
-    """Delete a read-model file and its WAL companions."""
-    for suffix in ("", "-wal", "-shm"):
+    """Delete a read-model file, its WAL companions and its projector's position board
+    (which would otherwise claim the old file's position for the new one)."""
+    for suffix in ("", "-wal", "-shm", POSITION_SUFFIX):
         with suppress(FileNotFoundError):
             os.remove(f"{path}{suffix}")
