@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from enum import StrEnum
 from pathlib import Path
 from typing import IO, Annotated, Any, TextIO
 
@@ -39,6 +42,7 @@ from truceline.projections.follower import (
     ReadModelMismatch,
     open_read_model,
 )
+from truceline.projections.projector import Projector, ProjectorRunning
 from truceline.projections.queries import TimelineFilter
 from truceline.projections.readmodel import (
     ReadModel,
@@ -173,31 +177,107 @@ def _read_model(path: str) -> Iterator[ReadModel]:
         read_model.close()
 
 
+class ProjectorMode(StrEnum):
+    auto = "auto"
+    inline = "inline"
+    process = "process"
+    external = "external"
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+    projector: Annotated[
+        ProjectorMode,
+        typer.Option(
+            help="who keeps the read model up to the log: inline (each worker follows the "
+            "log itself), process (one projector process, started and restarted by serve), "
+            "external (truceline project runs elsewhere on this machine); auto: "
+            "TRUCELINE_PROJECTOR if it says external, else inline with one worker and "
+            "process with several"
+        ),
+    ] = ProjectorMode.auto,
 ) -> None:
     """Serve the HTTP API (TRUCELINE_DATABASE_URL picks the store)."""
     import uvicorn
 
     from truceline.api.serving import uvicorn_options
+    from truceline.api.supervisor import ProjectorFailed, ProjectorSupervisor
 
     # Create the store's tables and check the read model once, before several workers
     # would race to do it.
     with _opened() as (settings, application):
         _checked_read_model(application, read_model_path(settings)).close()
-    uvicorn.run(
-        "truceline.api:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        # Deadlines and caps for slow clients, and an access log without key secrets.
-        **uvicorn_options(),
-    )
+    mode = _projector_mode(projector, settings, workers)
+    supervisor = None
+    if mode is not ProjectorMode.inline:
+        os.environ["TRUCELINE_PROJECTOR"] = "external"  # read by every worker's settings
+    if mode is ProjectorMode.process:
+        supervisor = ProjectorSupervisor(read_model_path(settings), dict(os.environ))
+        try:
+            supervisor.start()
+        except ProjectorFailed as error:
+            _error(str(error))
+            raise typer.Exit(error.returncode if error.returncode > 0 else 1) from None
+    try:
+        uvicorn.run(
+            "truceline.api:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            # Deadlines and caps for slow clients, and an access log without key secrets.
+            **uvicorn_options(),
+        )
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+
+
+def _projector_mode(chosen: ProjectorMode, settings: Settings, workers: int) -> ProjectorMode:
+    if chosen is not ProjectorMode.auto:
+        return chosen
+    if settings.projector == "external":
+        return ProjectorMode.external
+    return ProjectorMode.inline if workers == 1 else ProjectorMode.process
+
+
+@app.command()
+def project(
+    exit_with: Annotated[
+        int | None, typer.Option(hidden=True, help="end when the process with this id ends")
+    ] = None,
+) -> None:
+    """Keep the read model up to the log, as the one projector of its file, until
+    stopped (SIGTERM, SIGINT). Servers on the same machine run with
+    TRUCELINE_PROJECTOR=external (or serve --projector external) and only read it."""
+    # The signals wait for the main thread below: blocked before any thread starts, so
+    # every thread inherits the mask and none of them is interrupted instead.
+    ending = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+    signal.pthread_sigmask(signal.SIG_BLOCK, ending)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
+    with _opened() as (settings, application):
+        projector = Projector(application, read_model_path(settings))
+        try:
+            projector.start()
+        except ProjectorRunning as error:
+            _error(str(error))
+            raise typer.Exit(1) from None
+        except ReadModelMismatch as error:
+            _error(str(error))
+            raise typer.Exit(3) from None
+        except ReadModelInUse as error:
+            _error(str(error))
+            raise typer.Exit(1) from None
+        try:
+            while signal.sigtimedwait(ending, 1.0) is None:
+                if exit_with is not None and os.getppid() != exit_with:
+                    break  # serve ended without stopping us
+        finally:
+            projector.stop()
 
 
 @keys_app.command("create")

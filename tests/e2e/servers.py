@@ -88,16 +88,16 @@ def wait_healthy(process: subprocess.Popen[bytes], base_url: str, log: Path) -> 
 
 
 @contextmanager
-def serving(env: dict[str, str], cwd: Path, log: Path) -> Iterator[str]:
-    """``truceline serve`` as a subprocess on a free port, its output in ``log``; yields
-    its base URL once it is healthy, and stops it on exit."""
-    with serving_process(env, cwd, log) as (_process, base_url):
+def serving(env: dict[str, str], cwd: Path, log: Path, *options: str) -> Iterator[str]:
+    """``truceline serve [OPTIONS]`` as a subprocess on a free port, its output in
+    ``log``; yields its base URL once it is healthy, and stops it on exit."""
+    with serving_process(env, cwd, log, *options) as (_process, base_url):
         yield base_url
 
 
 @contextmanager
 def serving_process(
-    env: dict[str, str], cwd: Path, log: Path
+    env: dict[str, str], cwd: Path, log: Path, *options: str
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """:func:`serving`, yielding the process too (to kill it)."""
     for _attempt in range(START_ATTEMPTS):  # a port taken before it was bound: another
@@ -105,7 +105,7 @@ def serving_process(
         base_url = f"http://127.0.0.1:{port}"
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [str(TRUCELINE), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                [str(TRUCELINE), "serve", "--host", "127.0.0.1", "--port", str(port), *options],
                 env=env,
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
