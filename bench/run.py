@@ -398,22 +398,42 @@ LOAD_EVENTS = 100_000
 
 
 def scale_out_rows(seconds: int, postgres_url: str) -> list[Row]:
-    """Single appends and timeline pages with 1, 2 and 4 serving processes on one
-    PostgreSQL log: as workers of one server, and as servers with read models of their
-    own."""
+    """Single appends and timeline pages with 1, 2 and 4 serving processes: on one
+    PostgreSQL log as workers of one server (with the projector process, and with a
+    follower in every worker, as before) and as servers with read models of their own;
+    on one SQLite file as workers, both ways."""
     f = _script("scale_out.py", str(seconds), postgres_url)
     what = {
-        "workers": ("`serve --workers N`, one read model", "each worker projects every event"),
-        "servers": ("N servers, a read model each", "as N machines would, on these 2 cores"),
+        "postgres workers": (
+            "`serve --workers N`, one read model",
+            "one projector process beside the workers",
+        ),
+        "postgres workers-inline": (
+            "`serve --workers N --projector inline`",
+            "each worker projects every event (before #19)",
+        ),
+        "postgres servers": (
+            "N servers, a read model each",
+            "as N machines would, on these 2 cores",
+        ),
+        "sqlite workers": (
+            "`serve --workers N`, one read model",
+            "one projector process; one writer at a time",
+        ),
+        "sqlite workers-inline": (
+            "`serve --workers N --projector inline`",
+            "each worker projects every event (before #19)",
+        ),
     }
     rows: list[Row] = []
     for layout, (name, note) in what.items():
         counts = f[layout]
+        store = layout.split()[0]
         for load in ("appends", "reads"):
             rates = [counts[n][load] for n in ("1", "2", "4")]
             rows.append(
                 (
-                    f"postgres: {'single appends' if load == 'appends' else 'pages of 100'}, "
+                    f"{store}: {'single appends' if load == 'appends' else 'pages of 100'}, "
                     f"1 / 2 / 4 processes, {name}",
                     " / ".join(f"{rate:,.0f}" for rate in rates) + " req/s",
                     f"{rates[0]:,.0f} req/s with 1",

@@ -1,14 +1,20 @@
-"""Scale-out on one PostgreSQL log: single appends and timeline pages over HTTP with 1, 2
-and 4 serving processes.
+"""Scale-out: single appends and timeline pages over HTTP with 1, 2 and 4 serving
+processes, on one PostgreSQL log and on one SQLite file.
 
     python bench/scale_out.py SECONDS POSTGRES_URL
 
-Two layouts, each with 1, 2 and 4 processes: ``truceline serve --workers N`` (one server,
-N workers sharing one read-model file, each worker with its own follower of it), and N
-servers, each with a read model of its own, as N machines would run (here they share
-this machine's two cores). The load is wrk with 32 connections in all, split evenly over
-the servers; appends carry fresh event ids, reads are a page of 100 of the timeline.
-Prints JSON: requests/s per layout and process count.
+Layouts, each with 1, 2 and 4 processes:
+
+* ``workers``: ``truceline serve --workers N``, N workers and one projector process of
+  their read-model file (one worker: the single process, which follows the log itself);
+* ``workers-inline``: the same with ``--projector inline``, each worker following the log
+  into the one file itself, as every ``--workers N`` did before the projector process;
+* ``servers`` (PostgreSQL): N servers, each with a read model of its own, as N machines
+  would run (here they share this machine's two cores).
+
+The load is wrk with 32 connections in all, split evenly over the servers; appends carry
+fresh event ids, reads are a page of 100 of the timeline. Prints JSON: requests/s by
+store, layout and process count.
 """
 
 from __future__ import annotations
@@ -52,34 +58,53 @@ def _empty(url: str) -> None:
         conn.execute("CREATE SCHEMA public")
 
 
-def measure(seconds: int, database_url: str, workdir: Path) -> dict[str, Any]:
+LAYOUTS = (
+    ("postgres", "workers"),
+    ("postgres", "workers-inline"),
+    ("postgres", "servers"),
+    ("sqlite", "workers"),
+    ("sqlite", "workers-inline"),
+)
+
+
+def measure(seconds: int, postgres_url: str, workdir: Path) -> dict[str, Any]:
     script = workdir / "append.lua"
     script.write_text(WRK_SCRIPT)
-    figures: dict[str, Any] = {"workers": {}, "servers": {}}
-    for layout in ("workers", "servers"):
+    figures: dict[str, Any] = {}
+    for store, layout in LAYOUTS:
         for count in COUNTS:
-            _empty(database_url)
+            if store == "postgres":
+                _empty(postgres_url)
+                database_url = postgres_url
+            else:
+                database_url = f"sqlite:///{workdir}/scale-{layout}-{count}.db"
             env = server_env(database_url, workdir)
             headers = writer_key(env, workdir)
             with ExitStack() as stack:
-                if layout == "workers":
-                    command = [str(TRUCELINE), "serve", "--workers", str(count)]
-                    bases = [stack.enter_context(serving(command, env, workdir))]
-                else:  # each server a read model of its own (server_env names a fresh one)
-                    bases = [
-                        stack.enter_context(
-                            serving(
-                                [str(TRUCELINE), "serve"],
-                                server_env(database_url, workdir),
-                                workdir,
-                            )
-                        )
-                        for _ in range(count)
-                    ]
+                bases = _start(stack, layout, count, env, workdir)
                 appends = _wrk([f"{b}/v1/events" for b in bases], headers, seconds, script)
                 reads = _wrk([f"{b}/v1/timeline?limit=100" for b in bases], headers, seconds, None)
-            figures[layout][str(count)] = {"appends": appends, "reads": reads}
+            rates = {"appends": appends, "reads": reads}
+            figures.setdefault(f"{store} {layout}", {})[str(count)] = rates
     return figures
+
+
+def _start(
+    stack: ExitStack, layout: str, count: int, env: dict[str, str], workdir: Path
+) -> list[str]:
+    """The base URLs of ``count`` serving processes in ``layout``."""
+    if layout == "servers":  # each a read model of its own (server_env names a fresh one)
+        database_url = env["TRUCELINE_DATABASE_URL"]
+        return [
+            stack.enter_context(
+                serving([str(TRUCELINE), "serve"], server_env(database_url, workdir), workdir)
+            )
+            for _ in range(count)
+        ]
+    command = [str(TRUCELINE), "serve", "--workers", str(count)]
+    if layout == "workers-inline":
+        command += ["--projector", "inline"]
+    return [stack.enter_context(serving(command, env, workdir))]
 
 
 def main() -> None:

@@ -46,8 +46,14 @@ APPENDS = [
 ]
 
 SCALE_OUT = [
-    f"postgres: {load}, 1 / 2 / 4 processes, {layout}"
-    for layout in ("`serve --workers N`, one read model", "N servers, a read model each")
+    f"{store}: {load}, 1 / 2 / 4 processes, {layout}"
+    for store, layout in (
+        ("postgres", "`serve --workers N`, one read model"),
+        ("postgres", "`serve --workers N --projector inline`"),
+        ("postgres", "N servers, a read model each"),
+        ("sqlite", "`serve --workers N`, one read model"),
+        ("sqlite", "`serve --workers N --projector inline`"),
+    )
     for load in ("single appends", "pages of 100")
 ]
 
