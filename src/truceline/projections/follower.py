@@ -67,8 +67,7 @@ class Follower:
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._advanced = threading.Condition()
-        # Requests waiting on an event loop: (position, loop, future), under _advanced.
-        self._async_waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._waiters = PositionWaiters()  # requests waiting on an event loop
         self._threads: list[threading.Thread] = []
         self._subscription: Any = None
         # Called on the follower's thread with each page, once the read model holds it.
@@ -98,10 +97,7 @@ class Follower:
         with self._advanced:
             self.position = position
             self._advanced.notify_all()
-            reached = [w for w in self._async_waiters if w[0] <= position]
-        for _, loop, future in reached:
-            with contextlib.suppress(RuntimeError):  # that loop has closed
-                loop.call_soon_threadsafe(resolve, future)
+        self._waiters.release(position)
         for listener in self.on_applied:
             listener(entries)
         return len(entries)
@@ -154,25 +150,10 @@ class Follower:
             return self._advanced.wait_for(lambda: self.position >= position, timeout)
 
     async def reached(self, position: int, timeout: float) -> bool:
-        """:meth:`wait_for` on the event loop: the waiting holds no thread (45 reads
-        waiting in worker threads once made ``/v1/health`` take 9 s)."""
+        """:meth:`wait_for` on the event loop, holding no thread."""
         if self.position >= position:
             return True
-        loop = asyncio.get_running_loop()
-        waiter = (position, loop, loop.create_future())
-        with self._advanced:
-            if self.position >= position:
-                return True
-            self._async_waiters.append(waiter)
-        self.poke()
-        try:
-            await asyncio.wait_for(waiter[2], timeout)
-            return True
-        except TimeoutError:
-            return False
-        finally:
-            with self._advanced:
-                self._async_waiters.remove(waiter)
+        return await self._waiters.wait(position, timeout, lambda: self.position, self.poke)
 
     # -- the threads -------------------------------------------------------------------
 
@@ -203,7 +184,53 @@ class Follower:
                 self._stopped.wait(1.0)
 
 
-def resolve(future: asyncio.Future[None]) -> None:
+class PositionWaiters:
+    """Requests waiting on their event loops until a position is reached. The waiting
+    holds no thread (45 reads waiting in worker threads once made ``/v1/health`` take
+    9 s); whoever advances the position calls :meth:`release` from its own thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._waiting)
+
+    async def wait(
+        self,
+        position: int,
+        timeout: float,
+        current: Callable[[], int],
+        wake: Callable[[], None],
+    ) -> bool:
+        """True once ``current()`` or a :meth:`release` has reached ``position``; False
+        after ``timeout``. ``wake`` is called once this waiter is registered."""
+        loop = asyncio.get_running_loop()
+        waiter = (position, loop, loop.create_future())
+        with self._lock:
+            if current() >= position:  # a release may have passed since the caller looked
+                return True
+            self._waiting.append(waiter)
+        wake()
+        try:
+            await asyncio.wait_for(waiter[2], timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            with self._lock:
+                self._waiting.remove(waiter)
+
+    def release(self, position: int) -> None:
+        """Wake the waiters for ``position`` or before; call once it is visible."""
+        with self._lock:
+            reached = [w for w in self._waiting if w[0] <= position]
+        for _, loop, future in reached:
+            with contextlib.suppress(RuntimeError):  # that loop has closed
+                loop.call_soon_threadsafe(_resolve, future)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
     """Resolve a waiter's future (on its own event loop), unless it timed out already."""
     if not future.done():
         future.set_result(None)

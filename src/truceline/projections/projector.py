@@ -26,7 +26,6 @@ process, to whichever process has it now. A write to a FIFO nobody reads fails h
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import logging
@@ -43,7 +42,7 @@ from truceline.application.app import Truceline
 from truceline.application.log import Entry
 from truceline.application.sqlite_store import create_private
 from truceline.projections.feed import Feed
-from truceline.projections.follower import Follower, open_read_model, resolve
+from truceline.projections.follower import Follower, PositionWaiters, open_read_model
 from truceline.projections.readmodel import (
     POSITION_SUFFIX,
     ReadModel,
@@ -266,8 +265,7 @@ class ProjectorProgress:
         self._wake = WakeChannel(read_model_path)
         self._position = read_model.position()  # until a projector writes the board
         self._published = self._position
-        self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
-        self._lock = threading.Lock()
+        self._waiters = PositionWaiters()
         self._looking = threading.Event()
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="truceline-board")
@@ -295,19 +293,7 @@ class ProjectorProgress:
         """True once the projector has reached ``position``; False after ``timeout``."""
         if self.position >= position:
             return True
-        loop = asyncio.get_running_loop()
-        waiter = (position, loop, loop.create_future())
-        with self._lock:
-            self._waiters.append(waiter)
-        self._looking.set()
-        try:
-            await asyncio.wait_for(waiter[2], timeout)
-            return True
-        except TimeoutError:
-            return False
-        finally:
-            with self._lock:
-                self._waiters.remove(waiter)
+        return await self._waiters.wait(position, timeout, lambda: self.position, self._looking.set)
 
     def _run(self) -> None:
         while not self._stopped.is_set():
@@ -330,11 +316,7 @@ class ProjectorProgress:
         position = self.position
         if position > self._published:
             self._publish(position)
-        with self._lock:
-            reached = [w for w in self._waiters if w[0] <= position]
-        for _, loop, future in reached:
-            with contextlib.suppress(RuntimeError):  # that loop has closed
-                loop.call_soon_threadsafe(resolve, future)
+        self._waiters.release(position)
 
     def _publish(self, position: int) -> None:
         """Hand the feed the entries up to ``position``, read from the log only while a
