@@ -146,17 +146,24 @@ def _say_which_store(settings: Settings, new: bool) -> None:
     _warn(warning)
 
 
-def _checked_read_model(application: Truceline, path: str) -> ReadModel:
-    """:func:`open_read_model`, its refusals said: exit status 3 for a read model of
-    another log, 1 while a rebuild holds it."""
+@contextmanager
+def _read_model_refusals() -> Iterator[None]:
+    """Say why the read model was refused and exit: status 3 for a read model of another
+    log, 1 while a rebuild or another projector holds it."""
     try:
-        return open_read_model(application, path)
+        yield
     except ReadModelMismatch as error:
         _error(str(error))
         raise typer.Exit(3) from None
-    except ReadModelInUse as error:
+    except (ReadModelInUse, ProjectorRunning) as error:
         _error(str(error))
         raise typer.Exit(1) from None
+
+
+def _checked_read_model(application: Truceline, path: str) -> ReadModel:
+    """:func:`open_read_model`, its refusals said."""
+    with _read_model_refusals():
+        return open_read_model(application, path)
 
 
 def _alone(path: str) -> ReadModelLock:
@@ -261,17 +268,8 @@ def project(
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
     with _opened() as (settings, application):
         projector = Projector(application, read_model_path(settings))
-        try:
+        with _read_model_refusals():
             projector.start()
-        except ProjectorRunning as error:
-            _error(str(error))
-            raise typer.Exit(1) from None
-        except ReadModelMismatch as error:
-            _error(str(error))
-            raise typer.Exit(3) from None
-        except ReadModelInUse as error:
-            _error(str(error))
-            raise typer.Exit(1) from None
         try:
             while signal.sigtimedwait(ending, 1.0) is None:
                 if exit_with is not None and os.getppid() != exit_with:
