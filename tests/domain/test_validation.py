@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -1069,3 +1070,35 @@ def test_correction_re_pointing_incident_event_id_to_a_statement_is_refused() ->
     assert [(e["loc"]) for e in _reference_errors(correction, log)] == [
         ["changes", "incident_event_id"]
     ]
+
+
+_HEX_OR_NOT = st.sampled_from("0123456789abcdefABCDEFg-{}:")
+
+
+@settings(max_examples=300)
+@given(
+    text=st.one_of(
+        st.uuids().map(str),
+        st.uuids().map(lambda u: str(u).upper()),
+        st.uuids().map(lambda u: u.hex),
+        st.lists(_HEX_OR_NOT, min_size=30, max_size=40).map("".join),
+    )
+)
+@example(text="3F2C8A9E-1D4B-4C7A-9F0E-2B6D5A8C1E47")
+@example(text="{3f2c8a9e-1d4b-4c7a-9f0e-2b6d5a8c1e47}")
+def test_an_event_id_is_accepted_and_lowercased_exactly_as_the_uuid_module_reads_it(
+    text: str,
+) -> None:
+    """The canonical form is checked by a pattern, anything else by uuid.UUID: together
+    they accept what a hyphenated UUID is, in lower case, and refuse the rest."""
+    try:
+        expected: str | None = str(uuid.UUID(text))
+    except ValueError:
+        expected = None
+    if expected is not None and expected != text.lower():
+        expected = None  # braces, urn: or no hyphens: not the hyphenated form
+    data = _strike(event_id=text)
+    if expected is None:
+        assert [e["loc"] for e in _errors(data)] == [["event_id"]]
+    else:
+        assert parse_event(data)["event_id"] == expected

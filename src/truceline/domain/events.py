@@ -11,6 +11,7 @@ upcast old events instead of rewriting the log.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -26,7 +27,14 @@ from pydantic import (
 SCHEMA_VERSION = 1
 
 
+# The form nearly every client sends, checked by one regular expression: parsing with
+# uuid.UUID and printing it back was a quarter of parse_event (11 of 39 µs an event).
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _canonical_uuid(value: str) -> str:
+    if _CANONICAL_UUID.fullmatch(value):
+        return value
     try:
         parsed = uuid.UUID(value)
     except ValueError as error:
