@@ -397,12 +397,12 @@ def page_rows(workdir: Path, events: int, runs: int = 5) -> list[Row]:
 LOAD_EVENTS = 100_000
 
 
-def scale_out_rows(seconds: int, postgres_url: str) -> list[Row]:
-    """Single appends and timeline pages with 1, 2 and 4 serving processes: on one
-    PostgreSQL log as workers of one server (with the projector process, and with a
-    follower in every worker, as before) and as servers with read models of their own;
+def scale_out_rows(seconds: int, postgres_url: str, counts: list[int]) -> list[Row]:
+    """Single appends and timeline pages with 1, 2 and 4 serving processes (``counts``):
+    on one PostgreSQL log as workers of one server (with the projector process, and with
+    a follower in every worker, as before) and as servers with read models of their own;
     on one SQLite file as workers, both ways."""
-    f = _script("scale_out.py", str(seconds), postgres_url)
+    f = _script("scale_out.py", str(seconds), postgres_url, ",".join(map(str, counts)))
     what = {
         "postgres workers": (
             "`serve --workers N`, one read model",
@@ -427,16 +427,15 @@ def scale_out_rows(seconds: int, postgres_url: str) -> list[Row]:
     }
     rows: list[Row] = []
     for layout, (name, note) in what.items():
-        counts = f[layout]
         store = layout.split()[0]
         for load in ("appends", "reads"):
-            rates = [counts[n][load] for n in ("1", "2", "4")]
+            rates = [f[layout][str(n)][load] for n in counts]
             rows.append(
                 (
                     f"{store}: {'single appends' if load == 'appends' else 'pages of 100'}, "
-                    f"1 / 2 / 4 processes, {name}",
+                    f"{' / '.join(map(str, counts))} processes, {name}",
                     " / ".join(f"{rate:,.0f}" for rate in rates) + " req/s",
-                    f"{rates[0]:,.0f} req/s with 1",
+                    f"{rates[0]:,.0f} req/s with {counts[0]}",
                     " / ".join(f"{rate / rates[0]:.2f}" for rate in rates),
                     f"wrk, 32 connections in all; {note}",
                 )
@@ -553,6 +552,11 @@ def main() -> None:
         ),
         help="a PostgreSQL URL whose server may host a scratch database",
     )
+    parser.add_argument(
+        "--scale-counts",
+        default="1,2,4",
+        help="how many serving processes the scale-out figures run with, comma-separated",
+    )
     parser.add_argument("--step", choices=sorted(STEPS), default=None)
     parser.add_argument(
         "--only",
@@ -582,7 +586,8 @@ def main() -> None:
     growth.append(largest)
     with bench_database(args.postgres) as postgres_url:
         rows += append_rows(args.seconds, postgres_url)
-        rows += scale_out_rows(args.seconds, postgres_url)
+        counts = [int(n) for n in args.scale_counts.split(",")]
+        rows += scale_out_rows(args.seconds, postgres_url, counts)
     rows += load_rows(args.events, max(args.seconds, 2))
     with tempfile.TemporaryDirectory(dir=args.workdir) as workdir:
         rows += import_window_rows(Path(workdir), args.events)

@@ -1,9 +1,9 @@
 """Scale-out: single appends and timeline pages over HTTP with 1, 2 and 4 serving
 processes, on one PostgreSQL log and on one SQLite file.
 
-    python bench/scale_out.py SECONDS POSTGRES_URL
+    python bench/scale_out.py SECONDS POSTGRES_URL [COUNTS]
 
-Layouts, each with 1, 2 and 4 processes:
+Layouts, each with 1, 2 and 4 processes (COUNTS, comma-separated, names others):
 
 * ``workers``: ``truceline serve --workers N``, N workers and one projector process of
   their read-model file (one worker: the single process, which follows the log itself);
@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from appends import TRUCELINE, WRK_SCRIPT, parse_wrk, server_env, serving, writer_key
 
 CONNECTIONS = 32
-COUNTS = (1, 2, 4)
+COUNTS = (1, 2, 4)  # how many serving processes, unless the command line says
 
 
 def _wrk(urls: list[str], headers: dict[str, str], seconds: int, script: Path | None) -> float:
@@ -67,12 +67,14 @@ LAYOUTS = (
 )
 
 
-def measure(seconds: int, postgres_url: str, workdir: Path) -> dict[str, Any]:
+def measure(
+    seconds: int, postgres_url: str, workdir: Path, counts: tuple[int, ...] = COUNTS
+) -> dict[str, Any]:
     script = workdir / "append.lua"
     script.write_text(WRK_SCRIPT)
     figures: dict[str, Any] = {}
     for store, layout in LAYOUTS:
-        for count in COUNTS:
+        for count in counts:
             if store == "postgres":
                 _empty(postgres_url)
                 database_url = postgres_url
@@ -109,8 +111,9 @@ def _start(
 
 def main() -> None:
     seconds, database_url = int(sys.argv[1]), sys.argv[2]
+    counts = tuple(int(n) for n in sys.argv[3].split(",")) if len(sys.argv) > 3 else COUNTS
     with tempfile.TemporaryDirectory() as workdir:
-        print(json.dumps(measure(seconds, database_url, Path(workdir))))
+        print(json.dumps(measure(seconds, database_url, Path(workdir), counts)))
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ def every_incident_read(
     return None
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(history=histories())
 def test_a_status_as_of_answers_as_the_rules_on_every_incident_do(history: History) -> None:
     with (
