@@ -3,7 +3,8 @@
     python bench/queries_http.py WORKDIR SECONDS
 
 WORKDIR holds ``log.db`` and ``read-model.db`` from ``bench/run.py``'s build and catch-up
-steps. Prints JSON: p50/p99 (ms) and requests/s per query, with and without ``as_of``.
+steps. Prints JSON: p50/p99 (ms) and requests/s per query, with and without ``as_of``, with 4
+connections; and the CSV page and the status as_of one request at a time.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from appends import TRUCELINE, parse_wrk, server_env, serving, writer_key
 from truceline.domain.times import parse_utc, to_micros
 
 
-def _wrk(url: str, headers: dict[str, str], seconds: int) -> dict[str, float]:
-    command = ["wrk", "-t1", "-c4", f"-d{seconds}s", "--latency"]
+def _wrk(url: str, headers: dict[str, str], seconds: int, connections: int = 4) -> dict[str, float]:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
@@ -76,6 +77,13 @@ def main() -> None:
             for label, extra in (("", {}), (" as_of", {"as_of": half})):
                 url = f"{base}{path}?{urlencode({**params, **extra})}"
                 results[name + label] = _wrk(url, headers, seconds)
+        # One request at a time: what one client waits, where the figures above (four
+        # at once in one process) include the wait for the others' share of the
+        # interpreter lock.
+        for name in ("10,000-row CSV", "ceasefire status"):
+            path, params = queries[name]
+            url = f"{base}{path}?{urlencode({**params, 'as_of': half})}"
+            results[f"{name} as_of, one at a time,"] = _wrk(url, headers, seconds, 1)
     print(json.dumps(results))
 
 

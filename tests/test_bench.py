@@ -29,7 +29,7 @@ HTTP = [
         "ceasefire status",
     )
     for as_of in ("", " as_of")
-]
+] + [f"{query} as_of, one at a time, over HTTP" for query in ("10,000-row CSV", "ceasefire status")]
 PAGE = [
     "page at /, 400-event log: first contentful paint (chromium)",
     "page at /, 400-event log: first timeline item shown",
