@@ -9,7 +9,7 @@
 # lines): this tree's scripts against either side's code; with "speed", "build",
 # "catch_up", "queries" (bench/run.py's steps on a log of 100,000 events) and "http"
 # (bench/queries_http.py on it, 5 s of wrk each); with "scale", "scale"
-# (bench/scale_out.py, 5 s each); with "growth", "read" and "catch_up" of logs of
+# (bench/scale_out.py, 5 s each); with "growth", "read", "catch_up" and "queries" of logs of
 # 10,000, 100,000 and 1,000,000 events ("build" first; sizes from GROWTH_SIZES).
 # WHAT defaults to "appends import".
 set -euo pipefail
@@ -55,7 +55,7 @@ for round in $(seq "$rounds"); do
     if [[ $what == *growth* ]]; then
       for size in ${GROWTH_SIZES:-10000 100000 1000000}; do
         work=$(mktemp -d)
-        for step in build read catch_up; do
+        for step in build read catch_up queries; do
           echo "$step-$size $side $round $(run $side bench/run.py --step $step --workdir "$work" --events "$size")"
         done
         rm -rf "$work"
