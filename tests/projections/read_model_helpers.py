@@ -20,7 +20,15 @@ Event = dict[str, Any]
 Rows = dict[str, list[tuple[Any, ...]]]
 
 # The read model's tables compared, each in the order of its primary key.
-TABLES = ("timeline", "amendments", "ceasefires", "breaches", "log_meta", "conflicts")
+TABLES = (
+    "timeline",
+    "amendments",
+    "ceasefires",
+    "breaches",
+    "log_meta",
+    "conflicts",
+    "ceasefire_history",
+)
 
 
 def table_rows(path: str | Path) -> Rows:

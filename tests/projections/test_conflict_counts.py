@@ -35,9 +35,7 @@ def test_the_kept_counts_are_what_counting_the_timeline_gives(application, tmp_p
     assert sum(c["events"] for c in kept) < sum(items.values())
 
 
-def test_a_file_written_before_the_counts_were_kept_is_counted_when_opened(
-    application, tmp_path
-):
+def test_a_file_written_before_the_counts_were_kept_is_counted_when_opened(application, tmp_path):
     path = tmp_path / "read-model.db"
     built(application, path, page_size=1000).close()
     before = table_rows(path)["conflicts"]

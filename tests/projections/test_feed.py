@@ -85,4 +85,3 @@ def test_wait_returns_on_publish_from_another_thread_and_on_close():
     published, closed = asyncio.run(main())
     assert published < 1 and closed < 2
     assert feed.closed
-

@@ -1,9 +1,10 @@
-"""A status as_of reads only the incidents it can count, and answers as if it read them all.
+"""A status as_of, looked up in the versioned ceasefire and breach rows, answers as the
+rules do when run on every incident of the timeline as it stood.
 
-An inferred incident counts at ``at`` once its window has ended there, so a status at
-``at`` skips the events whose windows start after ``at`` (a long period's later
-incidents). Hypothesis draws histories (those of test_order_independence.py); for each
-position of the log as ``as_of``, each ceasefire and each instant that matters, the
+Hypothesis draws histories (those of test_order_independence.py) and the size of the
+pages they are projected in (one event a page: no run holds two touches of an incident;
+one page: many do, and their earlier versions come from the timeline as it stood). For
+each position of the log as ``as_of``, each ceasefire and each instant that matters, the
 answer must equal the rules run on every incident of the period.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 
 import sqlite_utils
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.projections.test_order_independence import CONFLICT, History, histories, projected
 from truceline.domain.ceasefires import status_at
@@ -36,11 +38,13 @@ def every_incident_read(
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(history=histories())
-def test_a_status_as_of_answers_as_the_rules_on_every_incident_do(history: History) -> None:
+@given(history=histories(), page_size=st.sampled_from([1, 3, 1000]))
+def test_a_status_as_of_answers_as_the_rules_on_every_incident_do(
+    history: History, page_size: int
+) -> None:
     with (
         tempfile.TemporaryDirectory() as directory,
-        projected(Path(directory), "log", history.events, None, 1000) as read_model,
+        projected(Path(directory), "log", history.events, None, page_size) as read_model,
         read_model.reading() as db,
     ):
         for as_of in range(1, len(history.events)):

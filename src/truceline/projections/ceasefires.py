@@ -1,14 +1,23 @@
 """The ceasefire projection: ``ceasefires`` (periods in effect) and ``breaches``.
 
-After each page, with the pure rules of :mod:`truceline.domain.ceasefires` and the
-current ``timeline`` rows:
+Both tables are versioned as the timeline is: a row is current from the log position
+``valid_from`` at which it changed until ``valid_to``, so a status ``as_of`` any position
+is a lookup. A version is written only where a row changes, at the position of the entry
+that changed it; the rows are therefore the same however the log was cut into pages.
+
+The read model applies a page in runs (see :func:`truceline.projections.readmodel`): an
+entry that can change a lifecycle (an agreement or end, or an amendment of one) is a run
+of its own, so everything in a run sees the same periods. After each run, with the pure
+rules of :mod:`truceline.domain.ceasefires` and the current ``timeline`` rows:
 
 - the periods of every ceasefire of a conflict whose lifecycle the page touched (an
   agreement or end, or an amendment of one) are recomputed; a ceasefire whose period or
   definition changed gets all its breaches recomputed;
 - for the other ceasefires only the incidents the page touched are recomputed: an
   incident is identified by its key (the inferred or named event, or the unnamed report),
-  and ``incidents()`` given just that key's events returns just that incident.
+  and ``incidents()`` given just that key's events returns just that incident. A key
+  touched at several positions of a run gets a version at each: the timeline as it stood
+  there (its rows are versioned by position) gives all but the last.
 
 So catching up costs about the same per event whatever the length of the log.
 """
@@ -16,7 +25,7 @@ So catching up costs about the same per event whatever the length of the log.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,36 +45,42 @@ from truceline.domain.ceasefires import (
 from truceline.domain.timeline import LIFECYCLE_TYPES, window
 from truceline.domain.times import MAX_WINDOW_US, parse_utc, to_micros
 from truceline.projections import jsontext
-from truceline.projections.tables import BreachRow, CeasefireRow, insert_rows
+from truceline.projections.tables import TABLES, BreachRow, CeasefireRow, insert_rows
+
+Version = tuple[dict[str, Any], tuple[int, int], int]  # an item, its window, a position
 
 
 @dataclass
 class _ConflictChanges:
-    lifecycle: bool = False
-    versions: list[tuple[dict[str, Any], tuple[int, int]]] = field(default_factory=list)
+    lifecycle_at: int | None = None  # the position of the run's lifecycle entry
+    versions: list[Version] = field(default_factory=list)
 
 
 class Touched:
-    """What a page changed, per conflict: each affected event version, old and new."""
+    """What a run changed, per conflict: each affected event version, old and new."""
 
     def __init__(self) -> None:
         self.conflicts: dict[str, _ConflictChanges] = {}
 
-    def add(self, event: dict[str, Any], span: tuple[int, int]) -> None:
-        """Note a version of an event (and the window it occupies)."""
+    def add(self, event: dict[str, Any], span: tuple[int, int], at: int) -> None:
+        """Note a version of an event (and the window it occupies) that the entry at log
+        position ``at`` made or ended."""
         changes = self.conflicts.setdefault(event["conflict"], _ConflictChanges())
         if event["type"] in LIFECYCLE_TYPES:
-            changes.lifecycle = True
+            changes.lifecycle_at = at
         else:
-            changes.versions.append((event, span))
+            changes.versions.append((event, span, at))
 
 
 def recompute_ceasefires(db: sqlite_utils.Database, touched: Touched) -> None:
+    """Bring both tables to the end of a run, writing a version wherever a row changed."""
     for conflict, changes in touched.conflicts.items():
-        rebuilt = _update_lifecycle(db, conflict) if changes.lifecycle else set()
+        rebuilt = set()
+        if changes.lifecycle_at is not None:
+            rebuilt = _update_lifecycle(db, conflict, changes.lifecycle_at)
         stored = _stored_ceasefires(db, conflict, changes.versions)
-        keys: dict[str, set[str]] = {}
-        for version, span in changes.versions:
+        touches: dict[str, dict[str, set[int]]] = {}  # ceasefire -> key -> positions
+        for version, span, at in changes.versions:
             event_keys = {version["event_id"]}
             if "incident_event_id" in version:
                 event_keys.add(version["incident_event_id"])
@@ -73,17 +88,20 @@ def recompute_ceasefires(db: sqlite_utils.Database, touched: Touched) -> None:
                 if ceasefire.ceasefire_id in rebuilt:
                     continue
                 if period.meets(span) or version.get("ceasefire_id") == ceasefire.ceasefire_id:
-                    keys.setdefault(ceasefire.ceasefire_id, set()).update(event_keys)
-        for ceasefire_id, incident_keys in keys.items():
+                    by_key = touches.setdefault(ceasefire.ceasefire_id, {})
+                    for key in event_keys:
+                        by_key.setdefault(key, set()).add(at)
+        for ceasefire_id, by_key in touches.items():
             ceasefire, period = stored[ceasefire_id]
-            _update_incidents(db, ceasefire, period, sorted(incident_keys))
+            _update_touched(db, ceasefire, period, by_key)
 
 
-def rebuild_ceasefires(db: sqlite_utils.Database, conflict: str) -> None:
-    """Compute a conflict's ceasefires and breaches afresh from its timeline rows."""
-    db.execute("DELETE FROM ceasefires WHERE conflict = ?", [conflict])
-    db.execute("DELETE FROM breaches WHERE conflict = ?", [conflict])
-    _update_lifecycle(db, conflict)
+def version_clause(as_of: int | None) -> tuple[str, list[Any]]:
+    """The clause that picks the version of a row current now (``as_of`` None), or when
+    the log ended at ``as_of``; and its parameters."""
+    if as_of is None:
+        return "valid_to IS NULL", []
+    return "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", [as_of, as_of]
 
 
 @dataclass(frozen=True)
@@ -98,11 +116,7 @@ class View:
     as_of: int | None = None
 
     def items(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
-        if self.as_of is None:
-            version, bound = "valid_to IS NULL", []
-        else:
-            version = "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)"
-            bound = [self.as_of, self.as_of]
+        version, bound = version_clause(self.as_of)
         cursor = self.db.execute(
             f"SELECT item FROM timeline WHERE {version} AND {where}", [*bound, *params]
         )
@@ -140,46 +154,66 @@ def lifecycle(view: View, conflict: str) -> tuple[list[Ceasefire], dict[str, Per
     return ceasefires, periods(ceasefires, ends)
 
 
-def _update_lifecycle(db: sqlite_utils.Database, conflict: str) -> set[str]:
-    """Recompute the conflict's periods; return the ceasefires whose breaches were rebuilt."""
+def _update_lifecycle(db: sqlite_utils.Database, conflict: str, at: int) -> set[str]:
+    """Recompute the conflict's periods after the lifecycle entry at ``at``; return the
+    ceasefires whose breaches were all recomputed."""
     ceasefires, in_effect = lifecycle(View(db), conflict)
-    new_rows = {c.ceasefire_id: _ceasefire_row(c, in_effect[c.ceasefire_id]) for c in ceasefires}
-    old_rows = {
-        row["ceasefire_id"]: row
-        for row in db.table("ceasefires").rows_where("conflict = ?", [conflict])
+    new_rows = {
+        c.ceasefire_id: _ceasefire_row(c, in_effect[c.ceasefire_id], at) for c in ceasefires
     }
+    old_rows = {
+        row["ceasefire_id"]: CeasefireRow(**row)
+        for row in db.table("ceasefires").rows_where(
+            "conflict = ? AND valid_to IS NULL", [conflict]
+        )
+    }
+    for ceasefire_id in sorted(old_rows.keys() - new_rows.keys()):
+        _end_version(db, "ceasefires", (conflict, ceasefire_id), at)
+        _write_versions(
+            db, conflict, ceasefire_id, {}, _current_breaches(db, conflict, ceasefire_id), at
+        )
     rebuilt = set()
-    for ceasefire_id in old_rows.keys() - new_rows.keys():
-        db.execute(
-            "DELETE FROM ceasefires WHERE conflict = ? AND ceasefire_id = ?",
-            [conflict, ceasefire_id],
-        )
-        db.execute(
-            "DELETE FROM breaches WHERE conflict = ? AND ceasefire_id = ?", [conflict, ceasefire_id]
-        )
     for ceasefire in ceasefires:
         row, old = new_rows[ceasefire.ceasefire_id], old_rows.get(ceasefire.ceasefire_id)
-        if old == row:
+        if old is not None and _unversioned(old) == _unversioned(row):
             continue
-        db.table("ceasefires").upsert(row, pk=("conflict", "ceasefire_id"))
+        if old is not None:
+            _end_version(db, "ceasefires", (conflict, ceasefire.ceasefire_id), at)
+        insert_rows(db, "ceasefires", [row])
         period = in_effect[ceasefire.ceasefire_id]
         if old is not None and _only_stop_moved(old, row):
-            _move_stop(db, ceasefire, period, old["stop_us"])
+            _move_stop(db, ceasefire, period, old.stop_us, at)
         else:
-            _rebuild_breaches(db, ceasefire, period)
+            _rebuild_breaches(db, ceasefire, period, at)
             rebuilt.add(ceasefire.ceasefire_id)
     return rebuilt
 
 
 _STOP_FIELDS = frozenset({"stop_us", "stop_reason", "superseded_by"})
+_VERSION_FIELDS = frozenset({"valid_from", "valid_to"})
 
 
-def _only_stop_moved(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    return all(old[key] == value for key, value in new.items() if key not in _STOP_FIELDS)
+def _unversioned(row: CeasefireRow | BreachRow) -> tuple[Any, ...]:
+    """A row without its versions (both row types end with them)."""
+    return tuple(row)[:-2]
+
+
+def _only_stop_moved(old: CeasefireRow, new: CeasefireRow) -> bool:
+    unchanged = set(CeasefireRow._fields) - _STOP_FIELDS - _VERSION_FIELDS
+    return all(getattr(old, name) == getattr(new, name) for name in unchanged)
+
+
+def _end_version(db: sqlite_utils.Database, table: str, key: tuple[str, ...], at: int) -> None:
+    """End the current version of the row with this key (the primary key's columns before
+    ``valid_from``) at ``at``: a version made at ``at`` itself was never seen, and goes."""
+    columns = TABLES[table][1][: len(key)]
+    where = " AND ".join(f"{column} = ?" for column in columns) + " AND valid_to IS NULL"
+    db.execute(f"DELETE FROM {table} WHERE {where} AND valid_from = ?", [*key, at])
+    db.execute(f"UPDATE {table} SET valid_to = ? WHERE {where}", [at, *key])
 
 
 def _move_stop(
-    db: sqlite_utils.Database, ceasefire: Ceasefire, period: Period, old_stop: int | None
+    db: sqlite_utils.Database, ceasefire: Ceasefire, period: Period, old_stop: int | None, at: int
 ) -> None:
     """The period's end moved (an end, an expiry, a superseder): only incidents whose
     windows end after the earlier of the two ends can change, plus reported ones, whose
@@ -191,7 +225,8 @@ def _move_stop(
     keys = {
         key
         for (key,) in db.execute(
-            "SELECT key FROM breaches WHERE conflict = ? AND ceasefire_id = ? AND window_end >= ?",
+            "SELECT key FROM breaches WHERE conflict = ? AND ceasefire_id = ? "
+            "AND window_end >= ? AND valid_to IS NULL",
             [ceasefire.conflict, ceasefire.ceasefire_id, low],
         ).fetchall()
     }
@@ -199,10 +234,10 @@ def _move_stop(
     keys.update(e["event_id"] for e in _incident_candidates(view, ceasefire.conflict, low, high))
     keys.update(r.get("incident_event_id") or r["event_id"] for r in _reports(view, ceasefire))
     if keys:
-        _update_incidents(db, ceasefire, period, sorted(keys))
+        _update_incidents(db, ceasefire, period, view, dict.fromkeys(keys, at))
 
 
-def _ceasefire_row(c: Ceasefire, period: Period) -> dict[str, Any]:
+def _ceasefire_row(c: Ceasefire, period: Period, at: int) -> CeasefireRow:
     return CeasefireRow(
         conflict=c.conflict,
         ceasefire_id=c.ceasefire_id,
@@ -217,24 +252,27 @@ def _ceasefire_row(c: Ceasefire, period: Period) -> dict[str, Any]:
         stop_us=period.stop,
         stop_reason=period.stop_reason,
         superseded_by=period.superseded_by,
-    )._asdict()
+        valid_from=at,
+        valid_to=None,
+    )
 
 
 def _stored_ceasefires(
     db: sqlite_utils.Database,
     conflict: str,
-    versions: list[tuple[dict[str, Any], tuple[int, int]]],
+    versions: list[Version],
 ) -> dict[str, tuple[Ceasefire, Period]]:
     """The stored ceasefires a page's events can touch: those whose period meets the span
     of the events' windows, and those the page's reports name."""
     if not versions:
         return {}
-    low = min(span[0] for _, span in versions)
-    high = max(span[1] for _, span in versions)
-    named = sorted({v["ceasefire_id"] for v, _ in versions if "ceasefire_id" in v})
+    low = min(span[0] for _, span, _ in versions)
+    high = max(span[1] for _, span, _ in versions)
+    named = sorted({v["ceasefire_id"] for v, _, _ in versions if "ceasefire_id" in v})
     marks = ",".join("?" * len(named))
     rows = db.table("ceasefires").rows_where(
-        "conflict = ? AND ((start_us <= ? AND (stop_us IS NULL OR stop_us >= ?))"
+        "conflict = ? AND valid_to IS NULL "
+        "AND ((start_us <= ? AND (stop_us IS NULL OR stop_us >= ?))"
         + (f" OR ceasefire_id IN ({marks}))" if named else ")"),
         [conflict, high, low, *named],
     )
@@ -276,25 +314,27 @@ def _observed(event: dict[str, Any]) -> Observed:
     )
 
 
-def _reports(
-    view: View, ceasefire: Ceasefire, extra: str = "", params: Iterable[Any] = ()
-) -> list[dict[str, Any]]:
+def _reports(view: View, ceasefire: Ceasefire) -> list[dict[str, Any]]:
+    """Every unretracted report of the ceasefire."""
     return view.items(
-        "conflict = ? AND ceasefire_id = ? AND type = 'ceasefire_breached' "
-        f"AND retracted = 0 {extra}",
-        [ceasefire.conflict, ceasefire.ceasefire_id, *params],
+        "conflict = ? AND ceasefire_id = ? AND type = 'ceasefire_breached' AND retracted = 0",
+        [ceasefire.conflict, ceasefire.ceasefire_id],
     )
 
 
 def _unretracted(view: View, event_ids: Iterable[str]) -> dict[str, Observed]:
-    ids = sorted(set(event_ids))
-    if not ids:
-        return {}
-    marks = ",".join("?" * len(ids))
-    return {
-        e["event_id"]: _observed(e)
-        for e in view.items(f"event_id IN ({marks}) AND retracted = 0", ids)
-    }
+    found = {}
+    for chunk in _chunks(sorted(set(event_ids))):
+        marks = ",".join("?" * len(chunk))
+        for e in view.items(f"event_id IN ({marks}) AND retracted = 0", chunk):
+            found[e["event_id"]] = _observed(e)
+    return found
+
+
+def _chunks(keys: list[str]) -> Iterator[list[str]]:
+    """Keys a thousand at a time: SQLite limits the parameters of one statement."""
+    for start in range(0, len(keys), 1000):
+        yield keys[start : start + 1000]
 
 
 def _incident_candidates(view: View, conflict: str, start: int, stop: int) -> list[dict[str, Any]]:
@@ -326,66 +366,134 @@ def all_incidents(
     return incidents(ceasefire, period, map(_observed, candidates), map(_observed, reports), named)
 
 
-def _rebuild_breaches(db: sqlite_utils.Database, ceasefire: Ceasefire, period: Period) -> None:
-    db.execute(
-        "DELETE FROM breaches WHERE conflict = ? AND ceasefire_id = ?",
-        [ceasefire.conflict, ceasefire.ceasefire_id],
-    )
-    _insert(db, ceasefire, all_incidents(View(db), ceasefire, period))
+def _rebuild_breaches(
+    db: sqlite_utils.Database, ceasefire: Ceasefire, period: Period, at: int
+) -> None:
+    found = {i.key: i for i in all_incidents(View(db), ceasefire, period)}
+    current = _current_breaches(db, ceasefire.conflict, ceasefire.ceasefire_id)
+    _write_versions(db, ceasefire.conflict, ceasefire.ceasefire_id, found, current, at)
+
+
+def _update_touched(
+    db: sqlite_utils.Database, ceasefire: Ceasefire, period: Period, by_key: dict[str, set[int]]
+) -> None:
+    """Each touched key's incident after each position of the run that touched it: the
+    timeline as it stood there gives all but the last, the timeline now the last."""
+    earlier: dict[int, dict[str, int]] = {}
+    last: dict[str, int] = {}
+    for key, positions in by_key.items():
+        *before, last[key] = sorted(positions)
+        for position in before:
+            earlier.setdefault(position, {})[key] = position
+    for position in sorted(earlier):
+        _update_incidents(db, ceasefire, period, View(db, position), earlier[position])
+    _update_incidents(db, ceasefire, period, View(db), last)
 
 
 def _update_incidents(
-    db: sqlite_utils.Database, ceasefire: Ceasefire, period: Period, keys: list[str]
+    db: sqlite_utils.Database,
+    ceasefire: Ceasefire,
+    period: Period,
+    view: View,
+    stamps: dict[str, int],
 ) -> None:
-    """Recompute the incidents with these keys: what each key's own events make of it.
-
-    Each key depends on its own events only, so keys can be taken a chunk at a time
-    (SQLite limits the parameters of one statement)."""
-    for start in range(0, len(keys), 1000):
-        _update_chunk(db, ceasefire, period, keys[start : start + 1000])
-
-
-def _update_chunk(
-    db: sqlite_utils.Database, ceasefire: Ceasefire, period: Period, keys: list[str]
-) -> None:
-    marks = ",".join("?" * len(keys))
-    db.execute(
-        f"DELETE FROM breaches WHERE conflict = ? AND ceasefire_id = ? AND key IN ({marks})",
-        [ceasefire.conflict, ceasefire.ceasefire_id, *keys],
-    )
-    view = View(db)
+    """Recompute the incidents with these keys, as ``view`` shows their events, each
+    changed one getting a version at its key's position in ``stamps``. Each key depends
+    on its own events only: the events with these ids, and the reports that are or name
+    one of them."""
+    keys = sorted(stamps)
     events = _unretracted(view, keys)
     candidates = [e for e in events.values() if e.type in INCIDENT_TYPES]
-    reports = _reports(
-        view,
-        ceasefire,
-        f"AND (incident_event_id IN ({marks}) OR event_id IN ({marks}))",
-        [*keys, *keys],
-    )
-    _insert(
-        db, ceasefire, incidents(ceasefire, period, candidates, map(_observed, reports), events)
-    )
+    reports = _reports_of(view, ceasefire, keys)
+    found = {
+        i.key: i
+        for i in incidents(ceasefire, period, candidates, map(_observed, reports), events)
+        if i.key in stamps
+    }
+    current = _current_breaches(db, ceasefire.conflict, ceasefire.ceasefire_id, keys)
+    _write_versions(db, ceasefire.conflict, ceasefire.ceasefire_id, found, current, stamps)
 
 
-def _insert(db: sqlite_utils.Database, ceasefire: Ceasefire, found: Iterable[Incident]) -> None:
-    insert_rows(
-        db,
-        "breaches",
-        (
-            BreachRow(
-                conflict=ceasefire.conflict,
-                ceasefire_id=ceasefire.ceasefire_id,
-                key=i.key,
-                event_id=i.event_id,
-                position=i.position,
-                occurred_us=i.occurred_at,
-                happened_us=i.happened_at,
-                kind=i.kind,
-                window_start=i.window[0],
-                window_end=i.window[1],
-                attributed=json.dumps(list(i.attributed)),
-                certain=int(i.certain),
-            )
-            for i in found
-        ),
+def _reports_of(view: View, ceasefire: Ceasefire, keys: list[str]) -> list[dict[str, Any]]:
+    """The ceasefire's unretracted reports that are, or name, one of ``keys``: found by
+    those ids (the primary key, and the index of named incidents). The unary ``+`` keeps
+    SQLite from walking the index of the ceasefire's reports instead, which it prefers
+    for its three equalities: every report of a long ceasefire, for each run."""
+    found = {}
+    for chunk in _chunks(keys):
+        marks = ",".join("?" * len(chunk))
+        for column in ("incident_event_id", "event_id"):
+            for report in view.items(
+                f"{column} IN ({marks}) AND +conflict = ? AND +ceasefire_id = ? "
+                "AND +type = 'ceasefire_breached' AND retracted = 0",
+                [*chunk, ceasefire.conflict, ceasefire.ceasefire_id],
+            ):
+                found[report["event_id"]] = report
+    return sorted(found.values(), key=lambda r: int(r["position"]))
+
+
+def _current_breaches(
+    db: sqlite_utils.Database, conflict: str, ceasefire_id: str, keys: list[str] | None = None
+) -> dict[str, BreachRow]:
+    """The current breach rows of a ceasefire (of those keys only, if given)."""
+    where = "conflict = ? AND ceasefire_id = ? AND valid_to IS NULL"
+    chunks = [None] if keys is None else list(_chunks(keys))
+    rows: dict[str, BreachRow] = {}
+    for chunk in chunks:
+        params: list[Any] = [conflict, ceasefire_id]
+        extra = ""
+        if chunk is not None:
+            extra, params = f" AND key IN ({','.join('?' * len(chunk))})", [*params, *chunk]
+        for row in db.execute(
+            f"SELECT {_BREACH_COLUMNS} FROM breaches WHERE {where}{extra}", params
+        ):
+            breach = BreachRow(*row)
+            rows[breach.key] = breach
+    return rows
+
+
+_BREACH_COLUMNS = ", ".join(BreachRow._fields)
+
+
+def _write_versions(
+    db: sqlite_utils.Database,
+    conflict: str,
+    ceasefire_id: str,
+    found: dict[str, Incident],
+    current: dict[str, BreachRow],
+    at: int | dict[str, int],
+) -> None:
+    """Make the current breach rows of these keys (those of ``current``, and ``found``)
+    say what ``found`` says: a row that changed, appeared or went gets a version at its
+    key's position (``at``, or ``at[key]``); one that did not change is left as it is."""
+    new_rows = []
+    for key in sorted(current.keys() | found.keys()):
+        position = at if isinstance(at, int) else at[key]
+        old, incident = current.get(key), found.get(key)
+        row = None if incident is None else _breach_row(conflict, ceasefire_id, incident, position)
+        if old is not None and row is not None and _unversioned(old) == _unversioned(row):
+            continue
+        if old is not None:
+            _end_version(db, "breaches", (conflict, ceasefire_id, key), position)
+        if row is not None:
+            new_rows.append(row)
+    insert_rows(db, "breaches", new_rows)
+
+
+def _breach_row(conflict: str, ceasefire_id: str, i: Incident, at: int) -> BreachRow:
+    return BreachRow(
+        conflict=conflict,
+        ceasefire_id=ceasefire_id,
+        key=i.key,
+        event_id=i.event_id,
+        position=i.position,
+        occurred_us=i.occurred_at,
+        happened_us=i.happened_at,
+        kind=i.kind,
+        window_start=i.window[0],
+        window_end=i.window[1],
+        attributed=json.dumps(list(i.attributed)),
+        certain=int(i.certain),
+        valid_from=at,
+        valid_to=None,
     )

@@ -25,7 +25,13 @@ from truceline.domain.ceasefires import (
 )
 from truceline.domain.times import format_micros
 from truceline.projections import jsontext
-from truceline.projections.ceasefires import View, all_incidents, ceasefire_from_row, lifecycle
+from truceline.projections.ceasefires import (
+    View,
+    all_incidents,
+    ceasefire_from_row,
+    lifecycle,
+    version_clause,
+)
 from truceline.projections.csvrow import csv_line
 from truceline.projections.tables import BreachRow
 
@@ -263,10 +269,27 @@ def _filters(where: TimelineFilter) -> Iterator[tuple[str, list[Any]]]:
         yield "retracted = 0", []
 
 
+def _ceasefire_rows(
+    db: sqlite_utils.Database, where: str, params: list[Any], as_of: int | None
+) -> list[dict[str, Any]]:
+    """The ceasefire rows (current, or as of ``as_of``) that ``where`` picks, by the
+    start of their periods in effect."""
+    version, bound = version_clause(as_of)
+    return list(
+        db.table("ceasefires").rows_where(
+            f"{version} AND {where}", [*bound, *params], order_by="start_us, position"
+        )
+    )
+
+
 def _status(
-    db: sqlite_utils.Database, row: dict[str, Any], at: int, by_day: ZoneInfo | None = None
+    db: sqlite_utils.Database,
+    row: dict[str, Any],
+    at: int,
+    as_of: int | None,
+    by_day: ZoneInfo | None = None,
 ) -> dict[str, Any] | None:
-    return _status_of(db, *ceasefire_from_row(row), at, by_day)
+    return _status_of(db, *ceasefire_from_row(row), at, as_of, by_day)
 
 
 def _status_of(
@@ -274,12 +297,16 @@ def _status_of(
     ceasefire: Ceasefire,
     period: Period,
     at: int,
+    as_of: int | None,
     by_day: ZoneInfo | None = None,
 ) -> dict[str, Any] | None:
+    """The status at ``at`` from the breach rows (current, or as of ``as_of``) whose
+    windows have ended by then: a lookup on the index of each period's windows."""
+    version, bound = version_clause(as_of)
     rows = db.execute(
         f"SELECT {_BREACH_COLUMNS} FROM breaches "
-        "WHERE conflict = ? AND ceasefire_id = ? AND window_end <= ?",
-        [ceasefire.conflict, ceasefire.ceasefire_id, at],
+        f"WHERE conflict = ? AND ceasefire_id = ? AND window_end <= ? AND {version}",
+        [ceasefire.conflict, ceasefire.ceasefire_id, at, *bound],
     ).fetchall()
     found = [_incident(BreachRow(*row)) for row in rows]
     return status_at(ceasefire, period, found, at, by_day=by_day)
@@ -302,7 +329,20 @@ def _incident(row: BreachRow) -> Incident:
     )
 
 
-def _statuses_as_of(
+def versions_from(db: sqlite_utils.Database) -> int:
+    """The position from which the ceasefire tables hold every version (see
+    tables.HistoryRow)."""
+    row = db.execute("SELECT since FROM ceasefire_history WHERE id = 1").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def _by_the_rules(db: sqlite_utils.Database, as_of: int | None) -> bool:
+    """Whether an answer as of ``as_of`` must run the rules again on the timeline as it
+    stood: only before the position from which a file's ceasefire rows are versioned."""
+    return as_of is not None and as_of < versions_from(db)
+
+
+def _statuses_by_the_rules(
     db: sqlite_utils.Database,
     conflict: str,
     at: int,
@@ -312,7 +352,8 @@ def _statuses_as_of(
 ) -> list[tuple[Ceasefire, dict[str, Any]]]:
     """The ceasefires of a conflict that ``wanted`` picks, as the log at ``as_of`` made
     them: periods from every ceasefire of the conflict, then incidents only for the ones
-    asked about, from the versioned timeline, by the same rules the projection applies."""
+    asked about, from the versioned timeline, by the same rules the projection applies.
+    For a file whose ceasefire rows were versioned after ``as_of`` (see _by_the_rules)."""
     view = View(db, as_of)
     ceasefires, in_effect = lifecycle(view, conflict)
     answers = []
@@ -324,6 +365,7 @@ def _statuses_as_of(
         status = status_at(ceasefire, period, found, at, by_day=by_day)
         if status is not None:
             answers.append((ceasefire, status))
+    answers.sort(key=lambda pair: (pair[0].start, pair[0].position))
     return answers
 
 
@@ -335,19 +377,17 @@ def ceasefire_status(
     as_of: int | None = None,
     by_day: ZoneInfo | None = None,
 ) -> dict[str, Any] | None:
-    """One ceasefire's status at ``at``; None if it does not exist (yet). ``by_day``
-    adds the counted breaches per day in that zone."""
-    if (as_of := versions_needed(db, as_of)) is not None:
-        found = _statuses_as_of(
+    """One ceasefire's status at ``at`` (as of ``as_of``); None if it does not exist
+    (yet). ``by_day`` adds the counted breaches per day in that zone."""
+    as_of = versions_needed(db, as_of)
+    if _by_the_rules(db, as_of):
+        assert as_of is not None
+        found = _statuses_by_the_rules(
             db, conflict, at, as_of, lambda c, _p: c.ceasefire_id == ceasefire_id, by_day
         )
         return found[0][1] if found else None
-    rows = list(
-        db.table("ceasefires").rows_where(
-            "conflict = ? AND ceasefire_id = ?", [conflict, ceasefire_id]
-        )
-    )
-    return _status(db, rows[0], at, by_day) if rows else None
+    rows = _ceasefire_rows(db, "conflict = ? AND ceasefire_id = ?", [conflict, ceasefire_id], as_of)
+    return _status(db, rows[0], at, as_of, by_day) if rows else None
 
 
 def ceasefire_list(
@@ -357,57 +397,55 @@ def ceasefire_list(
     as_of: int | None = None,
     by_day: ZoneInfo | None = None,
 ) -> list[dict[str, Any]]:
-    """Every ceasefire agreed at or before ``at``, by the start of its period in effect;
-    ``by_day`` adds each one's counted breaches per day in that zone."""
-    if (as_of := versions_needed(db, as_of)) is not None:
-        conflicts = (
-            [conflict]
-            if conflict is not None
-            else [
-                row[0]
-                for row in db.execute(
-                    "SELECT DISTINCT conflict FROM timeline WHERE type = 'ceasefire_agreed' "
-                    "AND valid_from <= ?",
-                    [as_of],
-                ).fetchall()
-            ]
-        )
+    """Every ceasefire agreed at or before ``at`` (as of ``as_of``), by the start of its
+    period in effect; ``by_day`` adds each one's counted breaches per day in that zone."""
+    as_of = versions_needed(db, as_of)
+    if _by_the_rules(db, as_of):
+        assert as_of is not None
+        names = [conflict] if conflict is not None else _conflict_names(db, as_of)
         found = [
             pair
-            for name in conflicts
-            for pair in _statuses_as_of(db, name, at, as_of, by_day=by_day)
+            for name in names
+            for pair in _statuses_by_the_rules(db, name, at, as_of, by_day=by_day)
         ]
         found.sort(key=lambda pair: (pair[0].start, pair[0].position))
         return [status for _, status in found]
-    where, params = "agreed_us <= ?", [at]
-    if conflict is None:
-        rows = db.table("ceasefires").rows_where(where, params, order_by="start_us, position")
-    else:
-        rows = db.table("ceasefires").rows_where(
-            where + " AND conflict = ?", [at, conflict], order_by="start_us, position"
-        )
-    return [status for row in rows if (status := _status(db, row, at, by_day)) is not None]
+    where = "agreed_us <= ?"
+    params: list[Any] = [at]
+    if conflict is not None:
+        where += " AND conflict = ?"
+        params.append(conflict)
+    rows = _ceasefire_rows(db, where, params, as_of)
+    return [status for row in rows if (status := _status(db, row, at, as_of, by_day)) is not None]
+
+
+def _conflict_names(db: sqlite_utils.Database, as_of: int) -> list[str]:
+    rows = db.execute(
+        "SELECT DISTINCT conflict FROM timeline WHERE type = 'ceasefire_agreed' "
+        "AND valid_from <= ?",
+        [as_of],
+    ).fetchall()
+    return [name for (name,) in rows]
 
 
 def conflict_status(
     db: sqlite_utils.Database, conflict: str, at: int, as_of: int | None = None
 ) -> dict[str, Any]:
     """The ceasefire in effect at ``at`` (the latest start wins), if any."""
-    if (as_of := versions_needed(db, as_of)) is not None:
-        found = _statuses_as_of(db, conflict, at, as_of, lambda c, p: in_effect(c, p, at))
-        found.sort(key=lambda pair: (pair[0].start, pair[0].position))
+    as_of = versions_needed(db, as_of)
+    if _by_the_rules(db, as_of):
+        assert as_of is not None
+        found = _statuses_by_the_rules(db, conflict, at, as_of, lambda c, p: in_effect(c, p, at))
         statuses = [status for _, status in found]
     else:
         # The index on (conflict, start_us) narrows the rows; the rule decides.
-        rows = db.table("ceasefires").rows_where(
-            "conflict = ? AND start_us <= ?", [conflict, at], order_by="start_us, position"
-        )
+        rows = _ceasefire_rows(db, "conflict = ? AND start_us <= ?", [conflict, at], as_of)
         pairs = [ceasefire_from_row(row) for row in rows]
         statuses = [
             status
             for ceasefire, period in pairs
             if in_effect(ceasefire, period, at)
-            and (status := _status_of(db, ceasefire, period, at)) is not None
+            and (status := _status_of(db, ceasefire, period, at, as_of)) is not None
         ]
     state, current = conflict_state(statuses)
     return {"conflict": conflict, "state": state, "ceasefire": current}

@@ -10,8 +10,11 @@ Tables (open the file in Datasette to browse them):
 - ``timeline``: one row per version of each item; ``valid_from``/``valid_to`` are the log
   positions between which that version was current (``valid_to`` null: current).
 - ``amendments``: corrections and retractions, by the event they amend.
-- ``ceasefires``: each agreed, unretracted ceasefire and its period in effect.
-- ``breaches``: each incident that (possibly) breaks a ceasefire, and its attribution.
+- ``ceasefires``: each agreed, unretracted ceasefire and its period in effect, versioned
+  as the timeline is.
+- ``breaches``: each incident that (possibly) breaks a ceasefire, and its attribution,
+  versioned as the timeline is.
+- ``ceasefire_history``: the position from which those two hold every version.
 - ``log_meta``: the hash of the last entry applied, to notice a different log.
 - ``frontier``: after each page, the latest ``occurred_us`` written so far (bounds
   ``as_of`` scans).
@@ -40,11 +43,12 @@ from eventsourcing.sqlite import (
 
 from truceline.application.log import Entry
 from truceline.application.sqlite_store import SQLitePool, create_private
-from truceline.projections.ceasefires import Touched, rebuild_ceasefires, recompute_ceasefires
+from truceline.projections.ceasefires import Touched, recompute_ceasefires
 from truceline.projections.tables import (
     DROPPED_INDEXES,
     PROJECTION_INDEXES,
     SERVING_INDEXES,
+    TABLES,
     create_tables,
 )
 from truceline.projections.timeline import TimelineWriter
@@ -144,7 +148,6 @@ class ReadModel(SQLiteTrackingRecorder):
         datastore = SQLiteDatastore(self.path, lock_timeout=lock_timeout, pool_size=4)
         datastore.pool = _ReadModelPool(db_name=self.path, lock_timeout=lock_timeout, pool_size=4)
         super().__init__(datastore)
-        self._bulk: set[str] | None = None  # in bulk(): the conflicts whose ceasefires wait
         self.create_table()
 
     def create_table(self) -> None:
@@ -160,6 +163,9 @@ class ReadModel(SQLiteTrackingRecorder):
                     "INSERT INTO conflicts SELECT conflict, count(*), sum(retracted) "
                     "FROM timeline WHERE valid_to IS NULL GROUP BY conflict"
                 )
+            if "valid_from" not in db["breaches"].columns_dict:
+                _version_ceasefire_tables(db, c)
+            c.execute("INSERT OR IGNORE INTO ceasefire_history (id, since) VALUES (1, 0)")
             for index in (*PROJECTION_INDEXES, *SERVING_INDEXES):
                 c.execute(index.create)
             for name in DROPPED_INDEXES:
@@ -180,15 +186,7 @@ class ReadModel(SQLiteTrackingRecorder):
             return
         with self.datastore.transaction(commit=True) as c:
             db = database(c)
-            touched = Touched()
-            timeline = TimelineWriter(db, touched)
-            for entry in entries:
-                timeline.project(entry)
-            timeline.flush()
-            if self._bulk is not None:
-                self._bulk.update(touched.conflicts)
-            else:
-                recompute_ceasefires(db, touched)
+            timeline = _project_in_runs(db, entries)
             last = entries[-1]
             self._advance_frontier(c, last.position, timeline.latest)
             # One statement: sqlite-utils' upsert inspects the table on every call, which
@@ -214,25 +212,18 @@ class ReadModel(SQLiteTrackingRecorder):
         """Build an empty read model from the start, for a file nobody reads until the
         build has finished (a rebuild, a replay).
 
-        The serving indexes are created once at the end rather than kept up to date, and
-        the ceasefire tables are computed once at the end from the finished timeline
-        rather than page by page: they are a function of the timeline alone (the property
-        the projection tests check), and one pass per conflict does far less work than
-        revisiting the same ceasefires on every page.
+        The serving indexes are created once at the end rather than kept up to date. The
+        ceasefire tables are written page by page as the follower writes them: their
+        versions are the history of each row, which one pass at the end could not give.
         """
         if self.position() != 0:
             raise ValueError("a bulk build starts from an empty read model")
         with self.datastore.transaction(commit=True) as c:
             for index in SERVING_INDEXES:
                 c.execute(f"DROP INDEX IF EXISTS {index.name}")
-        self._bulk = set()
         try:
             yield
-            with self.datastore.transaction(commit=True) as c:
-                for conflict in sorted(self._bulk):
-                    rebuild_ceasefires(database(c), conflict)
         finally:
-            self._bulk = None
             with self.datastore.transaction(commit=True) as c:
                 for index in SERVING_INDEXES:
                     c.execute(index.create)
@@ -247,6 +238,45 @@ class ReadModel(SQLiteTrackingRecorder):
         self.datastore.close()
         if self.lock is not None:
             self.lock.release()
+
+
+def _version_ceasefire_tables(db: sqlite_utils.Database, c: SQLiteCursor) -> None:
+    """Version the ceasefire tables of a file written before they were: each row is
+    stamped current from the position the file has reached, which ``ceasefire_history``
+    records (an ``as_of`` before it runs the rules again; a rebuild gives every version)."""
+    c.execute(
+        "SELECT max(notification_id) FROM tracking WHERE application_name = ?", [TRACKING_NAME]
+    )
+    since = c.fetchone()[0] or 0
+    for name in ("ceasefires", "breaches"):
+        table = db.table(name)
+        table.add_column("valid_from", int)
+        table.add_column("valid_to", int)
+        c.execute(f"UPDATE {name} SET valid_from = ?", [since])
+        table.transform(pk=TABLES[name][1])
+    c.execute("INSERT OR REPLACE INTO ceasefire_history (id, since) VALUES (1, ?)", [since])
+
+
+def _project_in_runs(db: sqlite_utils.Database, entries: Sequence[Entry]) -> TimelineWriter:
+    """Write a page's timeline rows, and bring the ceasefire tables up after each run: an
+    entry that can change a lifecycle is a run of its own, so every version a run writes
+    is made under the periods it had (see projections.ceasefires)."""
+    timeline = TimelineWriter(db, Touched())
+
+    def end_run() -> None:
+        timeline.flush()
+        recompute_ceasefires(db, timeline.touched)
+        timeline.touched = Touched()
+
+    for entry in entries:
+        if timeline.changes_lifecycle(entry):
+            end_run()
+            timeline.project(entry)
+            end_run()
+        else:
+            timeline.project(entry)
+    end_run()
+    return timeline
 
 
 def remove_files(path: str | Path) -> None:

@@ -55,7 +55,8 @@ class AmendmentRow(NamedTuple):
 
 
 class CeasefireRow(NamedTuple):
-    """An agreed, unretracted ceasefire and its period in effect."""
+    """One version of an agreed, unretracted ceasefire and its period in effect: current
+    from log position ``valid_from`` until ``valid_to`` (None: still current)."""
 
     conflict: str
     ceasefire_id: str
@@ -70,10 +71,13 @@ class CeasefireRow(NamedTuple):
     stop_us: int | None
     stop_reason: str | None
     superseded_by: str | None
+    valid_from: int
+    valid_to: int | None
 
 
 class BreachRow(NamedTuple):
-    """One incident that (possibly) breaks one ceasefire."""
+    """One version of an incident that (possibly) breaks one ceasefire, current from log
+    position ``valid_from`` until ``valid_to`` (None: still current)."""
 
     conflict: str
     ceasefire_id: str
@@ -87,6 +91,8 @@ class BreachRow(NamedTuple):
     window_end: int
     attributed: str  # a JSON array of names
     certain: int
+    valid_from: int
+    valid_to: int | None
 
 
 class LogMetaRow(NamedTuple):
@@ -104,6 +110,15 @@ class FrontierRow(NamedTuple):
     max_occurred_us: int
 
 
+class HistoryRow(NamedTuple):
+    """The log position from which ``ceasefires`` and ``breaches`` hold every version: 0
+    in a file built with versioned rows; in a file written before them, the position it
+    had reached when it was first opened (an ``as_of`` before it runs the rules again)."""
+
+    id: int
+    since: int
+
+
 class ConflictRow(NamedTuple):
     """A conflict's timeline items now: how many, and how many of them are retracted. Kept
     by each page, so listing the conflicts never counts the timeline."""
@@ -117,11 +132,12 @@ class ConflictRow(NamedTuple):
 TABLES: dict[str, tuple[type[Any], str | tuple[str, ...]]] = {
     "timeline": (TimelineRow, ("event_id", "valid_from")),
     "amendments": (AmendmentRow, "event_id"),
-    "ceasefires": (CeasefireRow, ("conflict", "ceasefire_id")),
-    "breaches": (BreachRow, ("conflict", "ceasefire_id", "key")),
+    "ceasefires": (CeasefireRow, ("conflict", "ceasefire_id", "valid_from")),
+    "breaches": (BreachRow, ("conflict", "ceasefire_id", "key", "valid_from")),
     "log_meta": (LogMetaRow, "id"),
     "frontier": (FrontierRow, "position"),
     "conflicts": (ConflictRow, "conflict"),
+    "ceasefire_history": (HistoryRow, "id"),
 }
 
 
@@ -152,8 +168,16 @@ class Index:
 
 
 _CURRENT = "valid_to IS NULL"
-# Indexes an earlier version kept, dropped when a file is opened.
-DROPPED_INDEXES = ("timeline_current",)
+# Indexes an earlier version kept, dropped when a file is opened. The two on every
+# version's windows and reports served the status as_of that ran the rules again on the
+# timeline as it stood; versioned ceasefire and breach rows answer it now.
+DROPPED_INDEXES = (
+    "timeline_current",
+    "timeline_asof_windows",
+    "timeline_asof_reports",
+    "ceasefires_start",
+    "ceasefires_periods",
+)
 # One index per query the API serves (current rows only: valid_to IS NULL). A bulk
 # build drops these and creates them once at the end: kept live, indexes cut the insert
 # rate several times over.
@@ -162,12 +186,10 @@ SERVING_INDEXES = (
     Index("timeline_conflict", "timeline", ("conflict", "occurred_us", "position"), _CURRENT),
     Index("timeline_type", "timeline", ("type", "occurred_us", "position"), _CURRENT),
     Index("timeline_location", "timeline", ("location", "occurred_us", "position"), _CURRENT),
-    Index("ceasefires_start", "ceasefires", ("start_us", "conflict")),
+    Index("ceasefires_current_start", "ceasefires", ("start_us", "conflict"), _CURRENT),
     # as_of reads every version, current or not
     Index("timeline_asof_order", "timeline", ("occurred_us", "position")),
     Index("timeline_asof_conflict", "timeline", ("conflict", "occurred_us", "position")),
-    Index("timeline_asof_windows", "timeline", ("conflict", "type", "window_start")),
-    Index("timeline_asof_reports", "timeline", ("conflict", "ceasefire_id", "type")),
 )
 # The indexes the projection itself reads through, always kept. A current item is found by
 # its event id through the primary key (event_id, valid_from): a second index on event_id
@@ -181,8 +203,11 @@ PROJECTION_INDEXES = (
         ("conflict", "ceasefire_id", "type"),
         f"{_CURRENT} AND ceasefire_id IS NOT NULL",
     ),
+    # the reports naming an incident, in any version: an incident is recomputed from them
+    Index("timeline_named", "timeline", ("incident_event_id",), "incident_event_id IS NOT NULL"),
     Index("amendments_target", "amendments", ("target_event_id", "position")),
-    Index("ceasefires_periods", "ceasefires", ("conflict", "start_us")),
+    Index("ceasefires_current", "ceasefires", ("conflict", "start_us"), _CURRENT),
+    # every version: the current counts and the as_of ones both read a period's breaches
     Index("breaches_cut", "breaches", ("conflict", "ceasefire_id", "window_end")),
 )
 

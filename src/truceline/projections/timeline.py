@@ -14,7 +14,7 @@ from typing import Any
 import sqlite_utils
 
 from truceline.application.log import Entry
-from truceline.domain.timeline import AMENDMENT_TYPES, actors, amend, item, window
+from truceline.domain.timeline import AMENDMENT_TYPES, LIFECYCLE_TYPES, actors, amend, item, window
 from truceline.domain.times import parse_utc, to_micros
 from truceline.projections import jsontext
 from truceline.projections.ceasefires import Touched
@@ -23,43 +23,63 @@ from truceline.projections.tables import AmendmentRow, TimelineRow, insert_rows
 
 
 class TimelineWriter:
-    """Writes one page's timeline rows.
+    """Writes one page's timeline rows, in log order.
 
-    New items are inserted together at the end of the page (one ``executemany`` instead
-    of a statement each), then the page's amendments are applied in log order. That gives
-    the same rows as applying each entry in turn: an amendment changes only the item it
-    names, which comes before it in the log.
+    New items wait to be inserted together (one ``executemany`` instead of a statement
+    each) until an amendment or :meth:`flush` needs them in the table.
     """
 
     def __init__(self, db: sqlite_utils.Database, touched: Touched):
         self.db = db
         self.touched = touched
         self.items: list[TimelineRow] = []
-        self.amendments: list[Entry] = []
         self.latest: int | None = None  # the latest occurred_us of the rows written
         self.counts = ConflictCounts()
 
     def project(self, entry: Entry) -> None:
         event = entry.event
         if event["type"] in AMENDMENT_TYPES:
-            self.amendments.append(entry)
+            self._insert_items()
+            row = _amend(self.db, entry, self.touched, self.counts)
+            if row is not None:
+                self._written(row.occurred_us)
         else:
             self.items.append(_row(event, entry.position, entry.position, self.touched))
 
+    def changes_lifecycle(self, entry: Entry) -> bool:
+        """Whether ``entry`` can change a ceasefire's lifecycle: an agreement or an end,
+        or an amendment of one (or a retraction of a correction of one)."""
+        event = entry.event
+        if event["type"] in LIFECYCLE_TYPES:
+            return True
+        if event["type"] not in AMENDMENT_TYPES:
+            return False
+        self._insert_items()  # the target may be among them
+        target = event.get("corrects_event_id") or event["retracts_event_id"]
+        corrected = self.db.execute(
+            "SELECT target_event_id FROM amendments WHERE event_id = ?", [target]
+        ).fetchone()
+        if corrected is not None:
+            target = corrected[0]
+        found = self.db.execute(
+            "SELECT type FROM timeline WHERE event_id = ? AND valid_to IS NULL", [target]
+        ).fetchone()
+        return found is not None and found[0] in LIFECYCLE_TYPES
+
     def flush(self) -> None:
-        written = [row.occurred_us for row in self.items]
+        """Write what waits, and the conflicts' counts."""
+        self._insert_items()
+        self.counts.write(self.db)
+
+    def _insert_items(self) -> None:
         if self.items:
             insert_rows(self.db, "timeline", self.items)
             self.counts.items.update(row.conflict for row in self.items)
+            self._written(max(row.occurred_us for row in self.items))
             self.items = []
-        for entry in self.amendments:
-            row = _amend(self.db, entry, self.touched, self.counts)
-            if row is not None:
-                written.append(row.occurred_us)
-        self.amendments = []
-        self.counts.write(self.db)
-        if written:
-            self.latest = max(written) if self.latest is None else max(self.latest, *written)
+
+    def _written(self, occurred_us: int) -> None:
+        self.latest = occurred_us if self.latest is None else max(self.latest, occurred_us)
 
 
 class ConflictCounts:
@@ -144,7 +164,7 @@ def _recompute_item(
         "UPDATE timeline SET valid_to = ? WHERE event_id = ? AND valid_to IS NULL",
         [at_position, event_id],
     )
-    touched.add(old, window(old))
+    touched.add(old, window(old), at_position)
     row = _row(
         amend(original, corrections),
         position,
@@ -176,7 +196,7 @@ def _row(
     """The timeline row of one version of an item; notes it in ``touched``."""
     current = item(event, position, corrected=corrected, retracted=retracted)
     start, end = span = window(event)
-    touched.add(current, span)
+    touched.add(current, span, valid_from)
     location = event.get("location") or {}
     return TimelineRow(
         event_id=event["event_id"],
