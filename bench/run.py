@@ -115,8 +115,9 @@ def step_queries(workdir: Path, events: int) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     with read_model.reading() as db:
         ceasefire = db.execute(
-            "SELECT conflict, ceasefire_id, start_us FROM ceasefires "
-            "ORDER BY start_us LIMIT 1 OFFSET (SELECT COUNT(*) / 3 FROM ceasefires)"
+            "SELECT conflict, ceasefire_id, start_us FROM ceasefires WHERE valid_to IS NULL "
+            "ORDER BY start_us LIMIT 1 "
+            "OFFSET (SELECT COUNT(*) / 3 FROM ceasefires WHERE valid_to IS NULL)"
         ).fetchone()
         conflict, ceasefire_id, start = ceasefire
         moment = start + 86_400_000_000

@@ -84,9 +84,7 @@ def test_in_a_batch_every_amendment_of_anothers_event_is_named_by_index(
     assert len(log(client, reader)) == 1
 
 
-def test_a_retry_of_a_stored_amendment_is_answered_200_even_for_a_writer(
-    client, writer, strike
-):
+def test_a_retry_of_a_stored_amendment_is_answered_200_even_for_a_writer(client, writer, strike):
     # Idempotency first: an editor's correction, retried with a writer's key, is a retry.
     amended = correction(strike)
     first = post(client, key(client, "editor"), amended)

@@ -108,7 +108,12 @@ def all_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
 def ceasefire_ids(path: Path) -> list[str]:
     db = sqlite_utils.Database(path)
     try:
-        return [row[0] for row in db.execute("SELECT ceasefire_id FROM ceasefires ORDER BY 1")]
+        return [
+            row[0]
+            for row in db.execute(
+                "SELECT ceasefire_id FROM ceasefires WHERE valid_to IS NULL ORDER BY 1"
+            )
+        ]
     finally:
         db.close()
 
@@ -152,7 +157,8 @@ def test_the_breaches_table_follows_the_log_as_it_stood(database_url, recorded, 
             return [
                 row[0]
                 for row in db.execute(
-                    "SELECT event_id FROM breaches WHERE ceasefire_id = 'truce-2' AND certain = 1"
+                    "SELECT event_id FROM breaches "
+                    "WHERE ceasefire_id = 'truce-2' AND certain = 1 AND valid_to IS NULL"
                 )
             ]
         finally:

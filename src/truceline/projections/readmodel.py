@@ -155,6 +155,9 @@ class ReadModel(SQLiteTrackingRecorder):
         with self.datastore.transaction(commit=True) as c:
             db = database(c)
             counted = db["conflicts"].exists()
+            # Nothing is written when the file is up to date: several processes open it
+            # at once, and a write here would have to upgrade this read transaction.
+            versioned = db["ceasefire_history"].exists()
             create_tables(db)
             if "csv" not in db["timeline"].columns_dict:  # a file written before the lines
                 db.table("timeline").add_column("csv", str)  # its rows are converted as read
@@ -163,9 +166,11 @@ class ReadModel(SQLiteTrackingRecorder):
                     "INSERT INTO conflicts SELECT conflict, count(*), sum(retracted) "
                     "FROM timeline WHERE valid_to IS NULL GROUP BY conflict"
                 )
-            if "valid_from" not in db["breaches"].columns_dict:
-                _version_ceasefire_tables(db, c)
-            c.execute("INSERT OR IGNORE INTO ceasefire_history (id, since) VALUES (1, 0)")
+            if not versioned:  # a new file (versioned from 0), or one written before
+                if "valid_from" in db["breaches"].columns_dict:
+                    c.execute("INSERT INTO ceasefire_history (id, since) VALUES (1, 0)")
+                else:
+                    _version_ceasefire_tables(db, c)
             for index in (*PROJECTION_INDEXES, *SERVING_INDEXES):
                 c.execute(index.create)
             for name in DROPPED_INDEXES:
