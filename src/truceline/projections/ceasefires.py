@@ -54,6 +54,10 @@ Version = tuple[dict[str, Any], tuple[int, int], int]  # an item, its window, a 
 class _ConflictChanges:
     lifecycle_at: int | None = None  # the position of the run's lifecycle entry
     versions: list[Version] = field(default_factory=list)
+    # The version of each item the run made that is current at its end, and its window:
+    # the last recomputation of a key reads its event from here rather than the table
+    # (re-reading and decoding them was a tenth of a bulk build).
+    current: dict[str, tuple[dict[str, Any], tuple[int, int]]] = field(default_factory=dict)
 
 
 class Touched:
@@ -62,38 +66,55 @@ class Touched:
     def __init__(self) -> None:
         self.conflicts: dict[str, _ConflictChanges] = {}
 
-    def add(self, event: dict[str, Any], span: tuple[int, int], at: int) -> None:
+    def add(
+        self, event: dict[str, Any], span: tuple[int, int], at: int, *, ended: bool = False
+    ) -> None:
         """Note a version of an event (and the window it occupies) that the entry at log
-        position ``at`` made or ended."""
+        position ``at`` made (or ``ended``)."""
         changes = self.conflicts.setdefault(event["conflict"], _ConflictChanges())
         if event["type"] in LIFECYCLE_TYPES:
             changes.lifecycle_at = at
         else:
             changes.versions.append((event, span, at))
+            if not ended:
+                changes.current[event["event_id"]] = (event, span)
 
 
-def recompute_ceasefires(db: sqlite_utils.Database, touched: Touched) -> None:
-    """Bring both tables to the end of a run, writing a version wherever a row changed."""
-    for conflict, changes in touched.conflicts.items():
-        rebuilt = set()
-        if changes.lifecycle_at is not None:
-            rebuilt = _update_lifecycle(db, conflict, changes.lifecycle_at)
-        stored = _stored_ceasefires(db, conflict, changes.versions)
-        touches: dict[str, dict[str, set[int]]] = {}  # ceasefire -> key -> positions
-        for version, span, at in changes.versions:
-            event_keys = {version["event_id"]}
-            if "incident_event_id" in version:
-                event_keys.add(version["incident_event_id"])
-            for ceasefire, period in stored.values():
-                if ceasefire.ceasefire_id in rebuilt:
-                    continue
-                if period.meets(span) or version.get("ceasefire_id") == ceasefire.ceasefire_id:
-                    by_key = touches.setdefault(ceasefire.ceasefire_id, {})
-                    for key in event_keys:
-                        by_key.setdefault(key, set()).add(at)
-        for ceasefire_id, by_key in touches.items():
-            ceasefire, period = stored[ceasefire_id]
-            _update_touched(db, ceasefire, period, by_key)
+def recompute_ceasefires(
+    db: sqlite_utils.Database, touched: Touched, conflict: str | None = None
+) -> None:
+    """Bring both tables to the end of a run (of every conflict ``touched`` holds, or of
+    ``conflict`` alone), writing a version wherever a row changed; what was done leaves
+    ``touched``."""
+    names = list(touched.conflicts) if conflict is None else [conflict]
+    for name in names:
+        changes = touched.conflicts.pop(name, None)
+        if changes is not None:
+            _recompute_conflict(db, name, changes)
+
+
+def _recompute_conflict(
+    db: sqlite_utils.Database, conflict: str, changes: _ConflictChanges
+) -> None:
+    rebuilt = set()
+    if changes.lifecycle_at is not None:
+        rebuilt = _update_lifecycle(db, conflict, changes.lifecycle_at)
+    stored = _stored_ceasefires(db, conflict, changes.versions)
+    touches: dict[str, dict[str, set[int]]] = {}  # ceasefire -> key -> positions
+    for version, span, at in changes.versions:
+        event_keys = {version["event_id"]}
+        if "incident_event_id" in version:
+            event_keys.add(version["incident_event_id"])
+        for ceasefire, period in stored.values():
+            if ceasefire.ceasefire_id in rebuilt:
+                continue
+            if period.meets(span) or version.get("ceasefire_id") == ceasefire.ceasefire_id:
+                by_key = touches.setdefault(ceasefire.ceasefire_id, {})
+                for key in event_keys:
+                    by_key.setdefault(key, set()).add(at)
+    for ceasefire_id, by_key in touches.items():
+        ceasefire, period = stored[ceasefire_id]
+        _update_touched(db, ceasefire, period, by_key, changes.current)
 
 
 def version_clause(as_of: int | None) -> tuple[str, list[Any]]:
@@ -299,13 +320,14 @@ def ceasefire_from_row(row: dict[str, Any]) -> tuple[Ceasefire, Period]:
 # -- breaches ------------------------------------------------------------------------------
 
 
-def _observed(event: dict[str, Any]) -> Observed:
+def _observed(event: dict[str, Any], span: tuple[int, int] | None = None) -> Observed:
+    """What the rules read of an item (``span``: its window, if known)."""
     return Observed(
         event_id=event["event_id"],
         position=event["position"],
         type=event["type"],
         occurred_at=_us(event["occurred_at"]),
-        window=window(event),
+        window=window(event) if span is None else span,
         perpetrator=event.get("perpetrator"),
         initiator=event.get("initiator"),
         parties=tuple(event.get("parties", ())),
@@ -375,10 +397,15 @@ def _rebuild_breaches(
 
 
 def _update_touched(
-    db: sqlite_utils.Database, ceasefire: Ceasefire, period: Period, by_key: dict[str, set[int]]
+    db: sqlite_utils.Database,
+    ceasefire: Ceasefire,
+    period: Period,
+    by_key: dict[str, set[int]],
+    current: dict[str, tuple[dict[str, Any], tuple[int, int]]],
 ) -> None:
     """Each touched key's incident after each position of the run that touched it: the
-    timeline as it stood there gives all but the last, the timeline now the last."""
+    timeline as it stood there gives all but the last, the timeline now (and the items
+    the run made ``current``) the last."""
     earlier: dict[int, dict[str, int]] = {}
     last: dict[str, int] = {}
     for key, positions in by_key.items():
@@ -387,7 +414,7 @@ def _update_touched(
             earlier.setdefault(position, {})[key] = position
     for position in sorted(earlier):
         _update_incidents(db, ceasefire, period, View(db, position), earlier[position])
-    _update_incidents(db, ceasefire, period, View(db), last)
+    _update_incidents(db, ceasefire, period, View(db), last, current)
 
 
 def _update_incidents(
@@ -396,13 +423,18 @@ def _update_incidents(
     period: Period,
     view: View,
     stamps: dict[str, int],
+    made: dict[str, tuple[dict[str, Any], tuple[int, int]]] | None = None,
 ) -> None:
     """Recompute the incidents with these keys, as ``view`` shows their events, each
     changed one getting a version at its key's position in ``stamps``. Each key depends
     on its own events only: the events with these ids, and the reports that are or name
-    one of them."""
+    one of them. ``made``: items known to be current in ``view``, by event id."""
     keys = sorted(stamps)
-    events = _unretracted(view, keys)
+    known = made or {}
+    events = _unretracted(view, [key for key in keys if key not in known])
+    for key in keys:
+        if key in known and not known[key][0]["retracted"]:
+            events[key] = _observed(*known[key])
     candidates = [e for e in events.values() if e.type in INCIDENT_TYPES]
     reports = _reports_of(view, ceasefire, keys)
     found = {

@@ -164,7 +164,7 @@ def _recompute_item(
         "UPDATE timeline SET valid_to = ? WHERE event_id = ? AND valid_to IS NULL",
         [at_position, event_id],
     )
-    touched.add(old, window(old), at_position)
+    touched.add(old, window(old), at_position, ended=True)
     row = _row(
         amend(original, corrections),
         position,
