@@ -43,7 +43,7 @@ from eventsourcing.sqlite import (
 
 from truceline.application.log import Entry
 from truceline.application.sqlite_store import SQLitePool, create_private
-from truceline.projections.ceasefires import Touched, recompute_ceasefires
+from truceline.projections.ceasefires import Lifecycles, Touched, recompute_ceasefires
 from truceline.projections.tables import (
     DROPPED_INDEXES,
     PROJECTION_INDEXES,
@@ -266,13 +266,14 @@ def _project_in_runs(db: sqlite_utils.Database, entries: Sequence[Entry]) -> Tim
     """Write a page's timeline rows, and bring the ceasefire tables up after each run: an
     entry that can change a lifecycle is a run of its own in its conflict, so every
     version a run writes is made under the periods it had (see projections.ceasefires).
-    Runs are a conflict's: the rules read only its own rows, and ending every conflict's
-    run at each lifecycle entry made a bulk build 20 % slower (100,000 events, 8 conflicts)."""
-    timeline = TimelineWriter(db, Touched())
+    Runs are a conflict's (an event names only events of its own conflict, and the rules
+    read only its rows): ending every conflict's run at each lifecycle entry took a bulk
+    build of 100,000 events in 8 conflicts 15.6 s instead of 13.9 s."""
+    timeline, lifecycles = TimelineWriter(db, Touched()), Lifecycles()
 
     def end_run(conflict: str | None = None) -> None:
         timeline.flush()
-        recompute_ceasefires(db, timeline.touched, conflict)
+        recompute_ceasefires(db, timeline.touched, lifecycles, conflict)
 
     for entry in entries:
         if timeline.changes_lifecycle(entry):
