@@ -671,7 +671,7 @@ def test_the_link_header_is_relative_whatever_the_host(client, writer, reader):
 
     response = client.get(
         "/v1/timeline",
-        params={"limit": 1},
+        params={"limit": 1, "min_position": LAST},  # the reader waits for the seed's pages
         headers={**reader, "Host": "attacker.example"},
     )
 
