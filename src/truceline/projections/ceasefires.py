@@ -45,7 +45,13 @@ from truceline.domain.ceasefires import (
 from truceline.domain.timeline import LIFECYCLE_TYPES, window
 from truceline.domain.times import MAX_WINDOW_US, parse_utc, to_micros
 from truceline.projections import jsontext
-from truceline.projections.tables import TABLES, BreachRow, CeasefireRow, insert_rows
+from truceline.projections.tables import (
+    BREACH_COLUMNS,
+    TABLES,
+    BreachRow,
+    CeasefireRow,
+    insert_rows,
+)
 
 Version = tuple[dict[str, Any], tuple[int, int], int]  # an item, its window, a position
 
@@ -129,15 +135,10 @@ class Lifecycles:
 
 
 def _read_lifecycle(db: sqlite_utils.Database, conflict: str) -> _Lifecycle:
-    view = View(db)
-    agreed = view.items("conflict = ? AND type = 'ceasefire_agreed' AND retracted = 0", [conflict])
-    ended = view.items("conflict = ? AND type = 'ceasefire_ended' AND retracted = 0", [conflict])
+    state = _agreements(View(db), conflict)
     rows = db.table("ceasefires").rows_where("conflict = ? AND valid_to IS NULL", [conflict])
-    return _Lifecycle(
-        agreed={e["event_id"]: _ceasefire_of(e) for e in agreed},
-        ended={e["event_id"]: (e["ceasefire_id"], _end_of(e)) for e in ended},
-        stored={row["ceasefire_id"]: ceasefire_from_row(row) for row in rows},
-    )
+    state.stored = {row["ceasefire_id"]: ceasefire_from_row(row) for row in rows}
+    return state
 
 
 def recompute_ceasefires(
@@ -218,13 +219,18 @@ def _us(text: str) -> int:
 
 def lifecycle(view: View, conflict: str) -> tuple[list[Ceasefire], dict[str, Period]]:
     """The conflict's live ceasefires and their periods in effect."""
+    return _agreements(view, conflict).periods()
+
+
+def _agreements(view: View, conflict: str) -> _Lifecycle:
+    """The conflict's unretracted agreements and ends (no stored rows)."""
     agreed = view.items("conflict = ? AND type = 'ceasefire_agreed' AND retracted = 0", [conflict])
     ended = view.items("conflict = ? AND type = 'ceasefire_ended' AND retracted = 0", [conflict])
-    ceasefires = [_ceasefire_of(e) for e in sorted(agreed, key=lambda e: e["position"])]
-    ends: dict[str, End] = {}
-    for e in sorted(ended, key=lambda e: e["position"]):
-        ends.setdefault(e["ceasefire_id"], _end_of(e))
-    return ceasefires, periods(ceasefires, ends)
+    return _Lifecycle(
+        agreed={e["event_id"]: _ceasefire_of(e) for e in agreed},
+        ended={e["event_id"]: (e["ceasefire_id"], _end_of(e)) for e in ended},
+        stored={},
+    )
 
 
 def _ceasefire_of(e: dict[str, Any]) -> Ceasefire:
@@ -277,8 +283,8 @@ def _update_lifecycle(
     return rebuilt
 
 
-def _unversioned(row: CeasefireRow | BreachRow) -> tuple[Any, ...]:
-    """A row without its versions (both row types end with them)."""
+def _unversioned(row: BreachRow) -> tuple[Any, ...]:
+    """A breach row without its versions (the row ends with them)."""
     return tuple(row)[:-2]
 
 
@@ -526,23 +532,22 @@ def _current_breaches(
     db: sqlite_utils.Database, conflict: str, ceasefire_id: str, keys: list[str] | None = None
 ) -> dict[str, BreachRow]:
     """The current breach rows of a ceasefire (of those keys only, if given)."""
-    where = "conflict = ? AND ceasefire_id = ? AND valid_to IS NULL"
-    chunks = [None] if keys is None else list(_chunks(keys))
-    rows: dict[str, BreachRow] = {}
-    for chunk in chunks:
-        params: list[Any] = [conflict, ceasefire_id]
-        extra = ""
-        if chunk is not None:
-            extra, params = f" AND key IN ({','.join('?' * len(chunk))})", [*params, *chunk]
-        for row in db.execute(
-            f"SELECT {_BREACH_COLUMNS} FROM breaches WHERE {where}{extra}", params
-        ):
-            breach = BreachRow(*row)
-            rows[breach.key] = breach
-    return rows
-
-
-_BREACH_COLUMNS = ", ".join(BreachRow._fields)
+    select = (
+        f"SELECT {BREACH_COLUMNS} FROM breaches "
+        "WHERE conflict = ? AND ceasefire_id = ? AND valid_to IS NULL"
+    )
+    if keys is None:
+        found = db.execute(select, [conflict, ceasefire_id]).fetchall()
+    else:
+        found = [
+            row
+            for chunk in _chunks(keys)
+            for row in db.execute(
+                f"{select} AND key IN ({','.join('?' * len(chunk))})",
+                [conflict, ceasefire_id, *chunk],
+            )
+        ]
+    return {breach.key: breach for breach in map(BreachRow._make, found)}
 
 
 def _write_versions(

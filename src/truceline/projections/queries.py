@@ -33,7 +33,7 @@ from truceline.projections.ceasefires import (
     version_clause,
 )
 from truceline.projections.csvrow import csv_line
-from truceline.projections.tables import BreachRow
+from truceline.projections.tables import BREACH_COLUMNS, BreachRow
 
 
 @dataclass(frozen=True)
@@ -222,10 +222,10 @@ def versions_needed(db: sqlite_utils.Database, as_of: int | None) -> int | None:
 
 def _versions(db: sqlite_utils.Database, as_of: int | None) -> tuple[list[str], list[Any]]:
     """The clauses that pick the version of each item current now, or at ``as_of``."""
+    clause, params = version_clause(as_of)
+    clauses = [clause]
     if as_of is None:
-        return ["valid_to IS NULL"], []
-    clauses = ["valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)"]
-    params: list[Any] = [as_of, as_of]
+        return clauses, params
     # No row written by then occurred later than the frontier of the page that held
     # as_of: bounding the scan there keeps a page near the end of what was known as
     # fast as any other (without it, every later row was read and discarded).
@@ -304,15 +304,12 @@ def _status_of(
     windows have ended by then: a lookup on the index of each period's windows."""
     version, bound = version_clause(as_of)
     rows = db.execute(
-        f"SELECT {_BREACH_COLUMNS} FROM breaches "
+        f"SELECT {BREACH_COLUMNS} FROM breaches "
         f"WHERE conflict = ? AND ceasefire_id = ? AND window_end <= ? AND {version}",
         [ceasefire.conflict, ceasefire.ceasefire_id, at, *bound],
     ).fetchall()
     found = [_incident(BreachRow(*row)) for row in rows]
     return status_at(ceasefire, period, found, at, by_day=by_day)
-
-
-_BREACH_COLUMNS = ", ".join(BreachRow._fields)
 
 
 def _incident(row: BreachRow) -> Incident:

@@ -95,6 +95,9 @@ class BreachRow(NamedTuple):
     valid_to: int | None
 
 
+BREACH_COLUMNS = ", ".join(BreachRow._fields)  # for SELECT, in the row's order
+
+
 class LogMetaRow(NamedTuple):
     id: int
     position: int

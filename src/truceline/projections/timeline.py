@@ -55,12 +55,7 @@ class TimelineWriter:
         if event["type"] not in AMENDMENT_TYPES:
             return False
         self._insert_items()  # the target may be among them
-        target = event.get("corrects_event_id") or event["retracts_event_id"]
-        corrected = self.db.execute(
-            "SELECT target_event_id FROM amendments WHERE event_id = ?", [target]
-        ).fetchone()
-        if corrected is not None:
-            target = corrected[0]
+        target = _corrected_by_retracted(self.db, event) or _target(event)
         found = self.db.execute(
             "SELECT type FROM timeline WHERE event_id = ? AND valid_to IS NULL", [target]
         ).fetchone()
@@ -106,7 +101,7 @@ def _amend(
 ) -> TimelineRow | None:
     """Record a correction or retraction; the new row of the item it changes, if any."""
     event = entry.event
-    target_id = event.get("corrects_event_id") or event["retracts_event_id"]
+    target_id = _target(event)
     insert_rows(
         db,
         "amendments",
@@ -121,15 +116,28 @@ def _amend(
             )
         ],
     )
-    retracted_correction = db.execute(
-        "SELECT target_event_id FROM amendments WHERE event_id = ? AND kind = 'correction'",
-        [target_id],
-    ).fetchone()
-    if event["type"] == "retraction" and retracted_correction is not None:
+    corrected = _corrected_by_retracted(db, event)
+    if corrected is not None:
         # A retracted correction no longer applies: its own target is recomputed.
         db.execute("UPDATE amendments SET retracted = 1 WHERE event_id = ?", [target_id])
-        target_id = retracted_correction[0]
+        target_id = corrected
     return _recompute_item(db, target_id, entry.position, touched, counts)
+
+
+def _target(amendment: dict[str, Any]) -> str:
+    """The event a correction or retraction names."""
+    return str(amendment.get("corrects_event_id") or amendment["retracts_event_id"])
+
+
+def _corrected_by_retracted(db: sqlite_utils.Database, amendment: dict[str, Any]) -> str | None:
+    """For a retraction of a correction, the event that correction corrects."""
+    if amendment["type"] != "retraction":
+        return None
+    row = db.execute(
+        "SELECT target_event_id FROM amendments WHERE event_id = ? AND kind = 'correction'",
+        [amendment["retracts_event_id"]],
+    ).fetchone()
+    return None if row is None else str(row[0])
 
 
 def _recompute_item(
